@@ -1,0 +1,153 @@
+"""Stage 1 of 5, echo: the smallest PodSixNet server. It answers every "echo".
+
+What this stage teaches:
+  * PodSixNet's Server listens for clients and makes one Channel for each,
+    an instance of the class named by channelClass.
+  * A message is a dict with an "action". When one arrives, PodSixNet calls
+    the channel's Network_<action> method: "echo" runs Network_echo.
+  * Channel.Send() only queues a message. The server loop hands it to the
+    socket, then sleeps until some socket has something to do.
+
+Run it from the repo root, and stop it with Ctrl+C:
+    python stage1_echo/server.py [--host HOST] [--port PORT]
+"""
+import argparse
+import errno
+import signal
+import sys
+import traceback
+import warnings
+
+with warnings.catch_warnings():
+    # PodSixNet 0.11 is built on asyncore and asynchat, which Python 3.11
+    # deprecates (3.12 removed them; requirements.txt installs a copy there).
+    # That warning is meant for PodSixNet's authors, so a student never sees it.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from PodSixNet.Channel import Channel
+    from PodSixNet.Server import Server
+    from PodSixNet.asyncwrapper import asyncore
+    from PodSixNet.rencode import loads
+
+STAGE = "stage 1: echo"
+DEFAULT_HOST = "127.0.0.1"  # this machine only; --host 0.0.0.0 serves a classroom LAN
+DEFAULT_PORT = 31425        # PodSixNet's client default, so game.py needs no flags
+BACKLOG = 128               # connections the OS holds for us: a class joins in a burst
+
+
+def log(line, file=sys.stdout):
+    print(line, file=file, flush=True)  # flush: show it now, even through a pipe
+
+
+def short(value):
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class PlayerChannel(Channel):
+    """The server's end of one client's connection."""
+
+    def __init__(self, *args, **kwargs):
+        Channel.__init__(self, *args, **kwargs)
+        self.name = "%s:%d" % self.addr[:2]  # the client's address, for the log
+
+    def found_terminator(self):
+        # PodSixNet calls this when a whole message has arrived. Its own version
+        # crashes this channel on a message it cannot handle; ours drops the
+        # message instead and keeps serving, whatever the client sent.
+        raw, self._ibuffer = self._ibuffer, b""
+        if not self.connected:
+            return  # closed earlier in this same read
+        try:
+            message = loads(raw)
+        except Exception:
+            log(f"{self.name} sent bytes that do not decode; closing its connection")
+            self.handle_close()
+            return
+        action = message.get("action") if isinstance(message, dict) else None
+        handler = getattr(self, "Network_" + action, None) if isinstance(action, str) else None
+        if handler is None:
+            self.drop(message, "no such action")
+        else:
+            handler(message)
+
+    def drop(self, message, reason):
+        log(f"{self.name} sent {short(message)}: {reason}; dropped")
+
+    def Network_echo(self, message):
+        text = message.get("text")
+        if not isinstance(text, str):
+            return self.drop(message, "an echo needs a text string")
+        self.Send({"action": "echo", "text": text})  # back to this client only
+
+    def Close(self):
+        # PodSixNet calls this when the client hangs up.
+        self._server.player_left(self)
+
+    def Error(self, error):
+        # PodSixNet calls this after it has closed the channel because of an
+        # error: a broken connection, or a bug in this file.
+        if isinstance(error, OSError):
+            log(f"{self.name} lost its connection ({error.strerror or error})")
+        else:
+            log(f"{self.name}: a bug in server.py, connection closed:", sys.stderr)
+            traceback.print_exc()
+        self._server.player_left(self)
+
+
+class GameServer(Server):
+    channelClass = PlayerChannel  # PodSixNet makes one of these per client
+
+    def Connected(self, channel, addr):
+        # PodSixNet calls this for each new client, after greeting it with
+        # {"action": "connected"}.
+        log(f"{channel.name} joined ({len(self.channels)} connected)")
+
+    def player_left(self, channel):
+        if channel not in self.channels:
+            return  # already handled
+        self.channels.remove(channel)  # PodSixNet never forgets a channel itself
+        log(f"{channel.name} left ({len(self.channels)} connected)")
+
+    def serve_forever(self):
+        while True:
+            for channel in list(self.channels):  # a copy: a failed send closes
+                channel.Pump()  # hand the messages Send() queued to the socket
+            # PodSixNet's Server.Pump() never waits, so the usual loop of Pump()
+            # and sleep(0.0001) keeps a core busy while nobody plays. poll2 waits
+            # until a socket is ready, for as long as that takes, and unlike
+            # select() it can watch more than 1024 sockets.
+            asyncore.poll2(None, self._map)
+
+
+def stop(signum, frame):
+    raise KeyboardInterrupt  # so `kill` stops the server just as Ctrl+C does
+
+
+def main():
+    parser = argparse.ArgumentParser(description=f"The {STAGE} server.")
+    parser.add_argument("--host", default=DEFAULT_HOST,
+                        help="address to listen on; 0.0.0.0 for every network (default %(default)s)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                        help="port to listen on; 0 picks a free one (default %(default)s)")
+    args = parser.parse_args()
+    try:
+        server = GameServer(localaddr=(args.host, args.port), listeners=BACKLOG)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            log(f"Port {args.port} is already in use: is another server still running? "
+                f"Stop it with Ctrl+C, or start this one with --port {args.port + 1}.", sys.stderr)
+        else:
+            log(f"Cannot listen on {args.host}:{args.port}: {error.strerror or error}.", sys.stderr)
+        return 1
+    host, port = server.socket.getsockname()[:2]
+    log(f"{STAGE} server listening on {host}:{port} (Ctrl+C stops it)")
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        log("server stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
