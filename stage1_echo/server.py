@@ -100,13 +100,16 @@ class GameServer(Server):
     def Connected(self, channel, addr):
         # PodSixNet calls this for each new client, after greeting it with
         # {"action": "connected"}.
-        log(f"{channel.name} joined ({len(self.channels)} connected)")
+        log(f"{channel.name} joined ({self.summary()})")
 
     def player_left(self, channel):
         if channel not in self.channels:
             return  # already handled
         self.channels.remove(channel)  # PodSixNet never forgets a channel itself
-        log(f"{channel.name} left ({len(self.channels)} connected)")
+        log(f"{channel.name} left ({self.summary()})")
+
+    def summary(self):
+        return f"connected {len(self.channels)}"
 
     def serve_forever(self):
         while True:

@@ -1,0 +1,121 @@
+"""Runs one stage's real game.py headless, driven by JSON commands on stdin.
+
+    python tests/game_driver.py STAGE_DIR PORT
+
+It builds the stage's own Game and runs the frame that game.py's main() runs,
+handle_event() for each event, update(), draw(), at the game's FPS, with key
+presses and releases scripted by the test. After every command it writes one
+JSON line to stdout: a snapshot of what the game shows and what crossed the
+wire. The wire counts are taken here, at the PodSixNet layer (the connection's
+Send and its message decoder), not from the game's own counters, so a test can
+check the counters on screen against them.
+
+Commands: {"cmd": "frames", "count": N, "keydown": [...], "keyup": [...]},
+{"cmd": "until", "condition": "<Python expression over the snapshot>", "timeout": S},
+{"cmd": "screenshot", "path": P} and {"cmd": "close"}.
+"""
+import importlib.util
+import json
+import sys
+import time
+import traceback
+import warnings
+from pathlib import Path
+
+import pygame
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from PodSixNet.Connection import connection
+
+SNAPSHOT = ("state", "notice", "error", "running", "exit_code", "sent", "received",
+            "round_trip_ms", "game_id", "player", "positions", "arena")
+
+
+class Wire:
+    """What the connection really sent and received, counted where it happens."""
+
+    def __init__(self):
+        self.sent = self.sent_bytes = 0
+        self.received_actions = []
+        send, network = connection.Send, connection.Network
+
+        def counted_send(message):
+            size = send(message)  # PodSixNet returns the bytes it queued
+            self.sent += 1
+            self.sent_bytes += size
+            return size
+
+        def counted_network(message):  # PodSixNet calls this for every message off the wire
+            self.received_actions.append(message.get("action"))
+            return network(message)
+
+        connection.Send, connection.Network = counted_send, counted_network
+
+
+def load_stage_game(stage_dir):
+    spec = importlib.util.spec_from_file_location("game", Path(stage_dir) / "game.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def key_event(kind, name):
+    return pygame.event.Event(kind, key=pygame.key.key_code(name), mod=0, unicode="")
+
+
+def main():
+    stage_dir, port = sys.argv[1], int(sys.argv[2])
+    stage = load_stage_game(stage_dir)
+    pygame.init()
+    screen = pygame.display.set_mode((stage.WIDTH, stage.HEIGHT))
+    wire = Wire()
+    game = stage.Game("127.0.0.1", port)
+    clock = pygame.time.Clock()
+
+    def frame(events=()):
+        for event in events:
+            game.handle_event(event)
+        game.update()
+        game.draw(screen)
+        pygame.display.flip()
+        clock.tick(stage.FPS)
+
+    def snapshot():
+        shown = {name: getattr(game, name, None) for name in SNAPSHOT}
+        shown["wire"] = {"sent": wire.sent, "received": len(wire.received_actions),
+                         "sent_bytes": wire.sent_bytes, "actions": wire.received_actions}
+        return json.loads(json.dumps(shown, default=str))
+
+    for line in sys.stdin:
+        command = json.loads(line)
+        try:
+            if command["cmd"] == "frames":
+                events = [key_event(pygame.KEYDOWN, k) for k in command["keydown"]]
+                events += [key_event(pygame.KEYUP, k) for k in command["keyup"]]
+                frame(events)
+                for _ in range(command["count"] - 1):
+                    frame()
+            elif command["cmd"] == "until":
+                deadline = time.monotonic() + command["timeout"]
+                while not eval(command["condition"], {}, snapshot()):
+                    if time.monotonic() > deadline or not game.running:
+                        raise AssertionError(f"never true: {command['condition']}")
+                    frame()
+            elif command["cmd"] == "screenshot":
+                pygame.image.save(screen, command["path"])
+            elif command["cmd"] == "close":
+                frame([pygame.event.Event(pygame.QUIT)])
+                reply = snapshot()
+                pygame.quit()
+                print(json.dumps(reply), flush=True)
+                return 0
+            print(json.dumps(snapshot()), flush=True)
+        except Exception as error:
+            print(json.dumps({"failed": f"{error!r}", "snapshot": snapshot(),
+                              "trace": traceback.format_exc()}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Every stage's command line: a student's mistake gets one clear line and an exit code, never a traceback."""
+import socket
+
+import pytest
+
+from harness import ROOT, STAGES, TIMEOUT, finish, launch
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # closed again, so nobody listens there
+
+
+def one_clear_line(text):
+    assert "Traceback" not in text, text
+    assert len(text.strip().splitlines()) == 1, text
+    return text.strip()
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_port_in_use_says_so_and_exits_1(stage, start_server):
+    server = start_server(stage)
+    code, out, err = finish(launch(f"{stage}/server.py", "--port", server.port))
+    line = one_clear_line(err)
+    assert code == 1 and out == ""
+    assert f"Port {server.port} is already in use" in line and "--port" in line
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_unusable_host_says_so_and_exits_1(stage):
+    code, _, err = finish(launch(f"{stage}/server.py", "--host", "192.0.2.1", "--port", 0))
+    assert code == 1 and "Cannot listen on 192.0.2.1:0" in one_clear_line(err)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_game_without_a_server_says_how_to_start_one(stage):
+    port = free_port()
+    code, out, err = finish(launch(f"{stage}/game.py", "--port", port), timeout=TIMEOUT + 5)
+    line = one_clear_line(err)
+    assert code == 1 and out == ""
+    assert f"No server at 127.0.0.1:{port}" in line
+    assert f"python {stage}/server.py --port {port}" in line
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_closing_the_window_exits_cleanly(stage, start_server):
+    server = start_server(stage)
+    # The real main(): pygame delivers a QUIT, as when a player clicks the close button.
+    close_soon = ("import pygame, runpy, sys; pygame.init(); "
+                  "pygame.time.set_timer(pygame.QUIT, 1000, loops=1); "
+                  f"sys.argv = ['game.py', '--port', '{server.port}']; "
+                  f"runpy.run_path('{stage}/game.py', run_name='__main__')")
+    code, out, err = finish(launch("-c", close_soon))
+    assert (code, out, err) == (0, "", "")
+    server.out.wait_for(r" left \(")
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_game_reports_a_lost_server_and_exits(stage, start_server):
+    server = start_server(stage)
+    game = launch(f"{stage}/game.py", "--port", server.port)
+    server.out.wait_for(r" joined \(")
+    assert server.stop() == 0
+    code, out, err = finish(game, timeout=TIMEOUT + 5)
+    assert code == 1 and out == ""
+    assert f"The server at 127.0.0.1:{server.port} closed the connection" in one_clear_line(err)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_server_stops_cleanly_on_sigterm(stage, start_server):
+    server = start_server(stage)
+    assert server.stop() == 0
+    assert server.out.lines[-1] == "server stopped"
+    assert server.err.text() == ""
+
+
+def test_every_stage_folder_is_just_a_server_and_a_game():
+    for stage in STAGES:
+        files = {p.name for p in (ROOT / stage).iterdir() if p.name != "__pycache__"}
+        assert files == {"server.py", "game.py"}, stage
+        for path in (ROOT / stage).glob("*.py"):
+            assert "import stage" not in path.read_text(), f"{path} imports another stage"

@@ -1,0 +1,28 @@
+"""Echo, from stage 1 on: the server sends each "echo" back to its sender, and only to it."""
+import pytest
+
+from harness import stages_from
+
+
+@pytest.mark.parametrize("stage", stages_from(1))
+def test_echo_returns_to_the_sender_only(stage, start_server, connect):
+    server = start_server(stage)
+    alice, bob = connect(server.port), connect(server.port)
+    alice.echo("from alice")
+    bob.echo("from bob")  # a round trip: anything sent to bob before it is in by now
+    assert [m["text"] for m in bob.inbox if m["action"] == "echo"] == ["from bob"]
+
+
+@pytest.mark.parametrize("stage", stages_from(1))
+def test_game_shows_round_trip_and_true_counters(stage, start_server, start_game):
+    server = start_server(stage)
+    game = start_game(stage, server.port)
+    shown = game.until("round_trip_ms is not None")  # the game echoes once on connect
+    assert shown["state"] != "connecting"
+    shown = game.frames(1, keydown=["space"])
+    echoes = shown["wire"]["actions"].count("echo")
+    shown = game.until(f"wire['actions'].count('echo') == {echoes + 1}")
+    assert 0 < shown["round_trip_ms"] < 1000
+    # The counters the class reads on screen are what really crossed the wire.
+    assert shown["sent"] == shown["wire"]["sent"] == 2
+    assert shown["received"] == shown["wire"]["received"]

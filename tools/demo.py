@@ -1,0 +1,58 @@
+"""Start one stage's server and two game windows side by side, then tidy up.
+
+    python tools/demo.py [--stage N] [--port PORT]
+
+`make demo` runs the last stage; `make demo STAGE=2` runs stage 2. The server's
+log shows in this terminal. Close both windows (or press Ctrl+C here) to stop.
+"""
+import argparse
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STAGES = {int(re.match(r"stage(\d+)_", p.name).group(1)): p.name
+          for p in ROOT.glob("stage*_*") if (p / "server.py").exists()}
+WINDOW_LEFT_EDGES = (40, 700)  # two 640-pixel windows, side by side
+
+
+def copy_lines(pipe):
+    for line in pipe:  # the server's log, shown in this terminal
+        print(line, end="", flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", type=int, default=max(STAGES), choices=sorted(STAGES))
+    parser.add_argument("--port", type=int, default=31425)
+    args = parser.parse_args()
+    stage = STAGES[args.stage]
+    server = subprocess.Popen([sys.executable, f"{stage}/server.py", "--port", str(args.port)],
+                              cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    first_line = server.stdout.readline()  # the server says when it is listening
+    print(first_line, end="", flush=True)
+    if "listening" not in first_line:
+        return server.wait() or 1  # it has already said why, in one line
+    games = [subprocess.Popen([sys.executable, f"{stage}/game.py", "--port", str(args.port)], cwd=ROOT,
+                              env={**os.environ, "SDL_VIDEO_WINDOW_POS": f"{left},80"})
+             for left in WINDOW_LEFT_EDGES]
+    threading.Thread(target=copy_lines, args=(server.stdout,), daemon=True).start()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` tidies up like Ctrl+C
+    try:
+        for game in games:
+            game.wait()
+    except KeyboardInterrupt:
+        pass
+    for process in games + [server]:
+        if process.poll() is None:
+            process.terminate()
+        process.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
