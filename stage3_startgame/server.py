@@ -186,9 +186,9 @@ def main():
             log(f"Cannot listen on {args.host}:{args.port}: {error.strerror or error}.", sys.stderr)
         return 1
     host, port = server.socket.getsockname()[:2]
-    log(f"{STAGE} server listening on {host}:{port} (Ctrl+C stops it)")
     signal.signal(signal.SIGTERM, stop)
     try:
+        log(f"{STAGE} server listening on {host}:{port} (Ctrl+C stops it)")
         server.serve_forever()
     except KeyboardInterrupt:
         log("server stopped")

@@ -120,7 +120,8 @@ class ServerProcess:
         """The server's own account, from the last join or leave line it logged."""
         with self.out._changed:
             lines = [line for line in self.out.lines if re.search(r" (joined|left) \(", line)]
-        return dict((key, int(n)) for key, n in re.findall(r"(\w+) (\d+)", lines[-1].split("(")[-1]))
+        last = lines[-1].split("(")[-1] if lines else ""
+        return {key: int(number) for key, number in re.findall(r"(\w+) (\d+)", last)}
 
     def wait_for_account(self, **expected):
         wait_until(lambda: all(self.account().get(k) == v for k, v in expected.items()),

@@ -26,6 +26,7 @@ def test_a_requeued_player_gets_a_new_game_id(stage, start_server, connect):
     leaver, stayer = connect(server.port), connect(server.port)
     old = stayer.wait_for("startgame")
     leaver.leave()
+    stayer.wait_for("waiting")  # back in the queue, so the newcomer joins the stayer's game
     connect(server.port)
     new = stayer.wait_for("startgame", count=2)
     assert new["gameID"] != old["gameID"]
