@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from harness import HEADLESS, GameProcess, RawClient, ServerProcess
+from harness import HEADLESS, REPORT, GameProcess, RawClient, ServerProcess, stage_number
 
 os.environ.update(HEADLESS)  # no window, no sound, on any machine
 
@@ -13,8 +13,8 @@ def start_server():
     """start_server(stage) -> a running ServerProcess; each must stop cleanly afterwards."""
     servers = []
 
-    def start(stage, *args):
-        servers.append(ServerProcess(stage, *args))
+    def start(stage, *args, counted=False):
+        servers.append(ServerProcess(stage, *args, counted=counted))
         return servers[-1]
 
     yield start
@@ -40,6 +40,20 @@ def connect():
 
 
 @pytest.fixture
+def connect_pair(connect):
+    """connect_pair(server) -> two RawClients; from stage 2 on, both in a started game."""
+
+    def open_pair(server):
+        pair = connect(server.port), connect(server.port)
+        if stage_number(server.stage) >= 2:
+            for client in pair:
+                client.wait_for("startgame")
+        return pair
+
+    return open_pair
+
+
+@pytest.fixture
 def start_game():
     """start_game(stage, port) -> a GameProcess running that stage's real game.py."""
     games = []
@@ -52,3 +66,40 @@ def start_game():
     for game in games:
         game.kill()
         assert "Traceback" not in game.err.text(), game.err.text()
+
+
+@pytest.fixture
+def start_two_games(start_game):
+    """start_two_games(stage, port) -> the games of player 0 and player 1, both in a game."""
+
+    def start(stage, port):
+        first = start_game(stage, port)
+        first.until("state == 'waiting for an opponent'")
+        second = start_game(stage, port)
+        first.until("state.startswith('in game')")
+        second.until("state.startswith('in game')")
+        return first, second
+
+    return start
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print the figures the tests measured, for a teacher to quote."""
+    write = terminalreporter.write_line
+    relay = REPORT.get("relay", {})
+    if relay:
+        terminalreporter.section("messages per move, measured in the scripted match")
+        write(f"{'stage':<18}{'moves':>6}{'sent/move':>11}{'bytes/move':>12}"
+              f"{'to mover':>10}{'to opponent':>13}")
+        for stage, row in sorted(relay.items()):
+            write(f"{stage:<18}{row['moves']:>6}{row['messages']:>11.2f}{row['bytes']:>12.1f}"
+                  f"{row['to mover']:>10.2f}{row['to opponent']:>13.2f}")
+        if len(relay) > 1:
+            first, last = (relay[stage] for stage in (min(relay), max(relay)))
+            write(f"{max(relay)} / {min(relay)}: messages x{last['messages'] / first['messages']:.2f}, "
+                  f"bytes x{last['bytes'] / first['bytes']:.2f}")
+    idle = REPORT.get("idle_cpu", {})
+    if idle:
+        terminalreporter.section("idle server CPU, share of one core over 1 s")
+        for stage, share in sorted(idle.items()):
+            write(f"{stage:<18}{share:>7.1%}")

@@ -37,13 +37,14 @@ class Wire:
 
     def __init__(self):
         self.sent = self.sent_bytes = 0
-        self.received_actions = []
+        self.sent_actions, self.received_actions = [], []
         send, network = connection.Send, connection.Network
 
         def counted_send(message):
             size = send(message)  # PodSixNet returns the bytes it queued
             self.sent += 1
             self.sent_bytes += size
+            self.sent_actions.append(message.get("action"))
             return size
 
         def counted_network(message):  # PodSixNet calls this for every message off the wire
@@ -52,8 +53,16 @@ class Wire:
 
         connection.Send, connection.Network = counted_send, counted_network
 
+    def address(self):
+        """Our end of the connection, as the server names this client."""
+        try:
+            return "%s:%d" % connection.socket.getsockname()[:2]
+        except (AttributeError, OSError):
+            return None  # not connected
+
 
 def load_stage_game(stage_dir):
+    sys.dont_write_bytecode = True  # leave no __pycache__ in a student's stage folder
     spec = importlib.util.spec_from_file_location("game", Path(stage_dir) / "game.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -84,7 +93,8 @@ def main():
     def snapshot():
         shown = {name: getattr(game, name, None) for name in SNAPSHOT}
         shown["wire"] = {"sent": wire.sent, "received": len(wire.received_actions),
-                         "sent_bytes": wire.sent_bytes, "actions": wire.received_actions}
+                         "sent_bytes": wire.sent_bytes, "actions": wire.received_actions,
+                         "sent_actions": wire.sent_actions, "address": wire.address()}
         return json.loads(json.dumps(shown, default=str))
 
     for line in sys.stdin:

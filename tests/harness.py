@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 STAGES = sorted((p.name for p in ROOT.glob("stage*_*") if (p / "server.py").exists()),
                 key=lambda name: int(re.match(r"stage(\d+)", name).group(1)))
 TIMEOUT = 10.0  # seconds any single wait may take before the test fails
+REPORT = {}     # figures the tests measured, printed at the end of the run (conftest.py)
+MOVE_REPLY = {4: "positions", 5: "position"}  # stage: what the server sends after a move
 HEADLESS = {"SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy",
             "PYGAME_HIDE_SUPPORT_PROMPT": "1", "PYTHONUNBUFFERED": "1"}
 
@@ -108,11 +110,16 @@ class Reader:
 
 
 class ServerProcess:
-    """A stage's real server.py, listening on a free loopback port."""
+    """A stage's real server.py, listening on a free loopback port.
 
-    def __init__(self, stage, *args):
+    With counted=True it runs under tests/counting_server.py, which counts the
+    messages the server sends and reports them when it stops (sent_counts()).
+    """
+
+    def __init__(self, stage, *args, counted=False):
         self.stage = stage
-        self.proc = launch(ROOT / stage / "server.py", "--port", 0, *args)
+        script = [ROOT / "tests" / "counting_server.py", stage] if counted else [ROOT / stage / "server.py"]
+        self.proc = launch(*script, "--port", 0, *args)
         self.out, self.err = Reader(self.proc.stdout), Reader(self.proc.stderr)
         self.port = int(self.out.wait_for(r"listening on [\d.]+:(\d+)").group(1))
 
@@ -126,6 +133,11 @@ class ServerProcess:
     def wait_for_account(self, **expected):
         wait_until(lambda: all(self.account().get(k) == v for k, v in expected.items()),
                    f"the server to log {expected}; its log:\n{self.out.text()}")
+
+    def sent_counts(self):
+        """Stop the server; what it sent: {"messages"|"bytes": {client: {action: n}}, "positions"}."""
+        assert self.stop() == 0
+        return json.loads(self.out.wait_for(r"^sent: (.*)").group(1))
 
     def stop(self):
         """SIGTERM, like a teacher's `kill`; returns the exit code."""
@@ -213,6 +225,10 @@ class GameProcess:
     def until(self, condition, timeout=TIMEOUT):
         """Run frames until `condition`, a Python expression over the snapshot, holds."""
         return self.command(cmd="until", condition=condition, timeout=timeout)
+
+    def snapshot(self):
+        """What the game shows now, without running a frame."""
+        return self.until("True")
 
     def screenshot(self, path):
         return self.command(cmd="screenshot", path=str(path))

@@ -4,13 +4,6 @@ import pytest
 from harness import stages_from
 
 
-def start_pair(server, connect):
-    first, second = connect(server.port), connect(server.port)
-    first.wait_for("startgame")
-    second.wait_for("startgame")
-    return first, second
-
-
 @pytest.mark.parametrize("stage", stages_from(2))
 def test_first_player_waits_and_second_starts_the_game(stage, start_server, connect):
     server = start_server(stage)
@@ -40,9 +33,9 @@ def test_a_waiting_player_who_left_is_never_paired(stage, start_server, connect)
 
 
 @pytest.mark.parametrize("stage", stages_from(2))
-def test_opponent_left_then_back_in_the_queue(stage, start_server, connect):
+def test_opponent_left_then_back_in_the_queue(stage, start_server, connect, connect_pair):
     server = start_server(stage)
-    leaver, stayer = start_pair(server, connect)
+    leaver, stayer = connect_pair(server)
     leaver.leave()
     stayer.wait_for("waiting")
     server.wait_for_account(connected=1, waiting=1, games=0)
@@ -64,13 +57,9 @@ def test_server_forgets_everyone_who_left(stage, start_server, connect):
 
 
 @pytest.mark.parametrize("stage", stages_from(2))
-def test_windows_show_waiting_game_and_opponent_left(stage, start_server, start_game):
+def test_windows_show_waiting_game_and_opponent_left(stage, start_server, start_two_games):
     server = start_server(stage)
-    first = start_game(stage, server.port)
-    first.until("state == 'waiting for an opponent'")
-    second = start_game(stage, server.port)
-    first.until("state.startswith('in game')")
-    second.until("state.startswith('in game')")
+    first, second = start_two_games(stage, server.port)
     assert second.close_window()["running"] is False
     shown = first.until("state == 'waiting for an opponent' and notice is not None")
     assert "opponent left" in shown["notice"]

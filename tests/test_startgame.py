@@ -5,11 +5,11 @@ from harness import stages_from
 
 
 @pytest.mark.parametrize("stage", stages_from(3))
-def test_each_game_has_its_own_id_and_players_0_and_1(stage, start_server, connect):
+def test_each_game_has_its_own_id_and_players_0_and_1(stage, start_server, connect_pair):
     server = start_server(stage)
     games = []
     for _ in range(3):
-        first, second = connect(server.port), connect(server.port)
+        first, second = connect_pair(server)
         games.append((first.wait_for("startgame"), second.wait_for("startgame")))
     for first, second in games:
         assert isinstance(first["gameID"], int) and first["gameID"] == second["gameID"]
@@ -21,9 +21,9 @@ def test_each_game_has_its_own_id_and_players_0_and_1(stage, start_server, conne
 
 
 @pytest.mark.parametrize("stage", stages_from(3))
-def test_a_requeued_player_gets_a_new_game_id(stage, start_server, connect):
+def test_a_requeued_player_gets_a_new_game_id(stage, start_server, connect, connect_pair):
     server = start_server(stage)
-    leaver, stayer = connect(server.port), connect(server.port)
+    leaver, stayer = connect_pair(server)
     old = stayer.wait_for("startgame")
     leaver.leave()
     stayer.wait_for("waiting")  # back in the queue, so the newcomer joins the stayer's game
@@ -34,13 +34,9 @@ def test_a_requeued_player_gets_a_new_game_id(stage, start_server, connect):
 
 
 @pytest.mark.parametrize("stage", stages_from(3))
-def test_windows_show_game_and_player(stage, start_server, start_game):
+def test_windows_show_game_and_player(stage, start_server, start_two_games):
     server = start_server(stage)
-    first = start_game(stage, server.port)
-    first.until("state == 'waiting for an opponent'")
-    second = start_game(stage, server.port)
-    one = first.until("player is not None")
-    two = second.until("player is not None")
+    one, two = (game.snapshot() for game in start_two_games(stage, server.port))
     assert one["game_id"] == two["game_id"] and (one["player"], two["player"]) == (0, 1)
     assert one["state"] == f"in game {one['game_id']} as player 0"
     assert one["positions"] == two["positions"]

@@ -1,0 +1,229 @@
+"""Stage 4 of 5, relay: the arrow keys move you, by way of the server.
+
+What this stage adds to stage 3:
+  * In each frame in which arrow keys are held, the game sends one "move"
+    with its gameID, its player number and a step (dx, dy) of at most the
+    speed that "startgame" gave it. A diagonal is still one message.
+  * The game does not move its own player. The server checks the move, applies
+    it and sends "positions", both players' positions, to both players; the
+    game draws whatever that says. Hold an arrow key and watch the counters:
+    every move you send comes back to you.
+
+Start the server first, then run this twice from the repo root:
+    python stage4_relay/game.py [--host HOST] [--port PORT]
+"""
+import argparse
+import os
+import sys
+import time
+import warnings
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # keep the console for our lines
+import pygame
+
+with warnings.catch_warnings():
+    # PodSixNet 0.11 is built on asyncore and asynchat, which Python 3.11
+    # deprecates (3.12 removed them; requirements.txt installs a copy there).
+    # That warning is meant for PodSixNet's authors, so a student never sees it.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from PodSixNet.Connection import ConnectionListener, connection
+
+STAGE = "stage 4: relay"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 31425      # the server's default too
+WIDTH, HEIGHT = 640, 480
+FPS = 60
+ERROR_SECONDS = 4         # how long an error stays up before the game exits
+SERVER_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "server.py")
+BACKGROUND, TEXT, DIM, ALERT = (24, 26, 34), (235, 235, 235), (150, 156, 170), (255, 120, 100)
+# PodSixNet's connection reports its own socket events as messages too. They
+# never crossed the network, so the counters leave them out.
+LOCAL_EVENTS = ("socketConnect", "disconnected", "error")
+ARENA_ORIGIN = (40, 110)  # where the server's point (0, 0) is drawn
+RADIUS = 20
+PLAYER_COLOURS = ((90, 170, 255), (255, 175, 70))
+ARROWS = {pygame.K_LEFT: (-1, 0), pygame.K_RIGHT: (1, 0), pygame.K_UP: (0, -1), pygame.K_DOWN: (0, 1)}
+
+
+class Game(ConnectionListener):
+    """What one player sees: the connection, its messages and the window."""
+
+    def __init__(self, host, port):
+        self.address, self.port = f"{host}:{port}", port
+        self.state = "connecting"
+        self.error = None            # what went wrong, shown until we exit
+        self.notice = None           # news to show until the next game starts
+        self.game_id = self.player = None  # from "startgame"
+        self.positions = self.arena = self.speed = None
+        self.held = set()            # the arrow keys that are down
+        self.running = True
+        self.exit_code = 0
+        self.sent = self.received = 0
+        self.echo_sent_at = {}       # echo text -> when we sent it
+        self.round_trip_ms = None
+        self.font = pygame.font.Font(None, 26)
+        self.big_font = pygame.font.Font(None, 44)
+        self.Connect((host, port))   # PodSixNet: start connecting; Pump() finishes it
+
+    def send(self, message):
+        self.Send(message)  # queued; the next connection.Pump() sends it
+        self.sent += 1
+
+    def send_echo(self):
+        text = f"echo {self.sent + 1}"
+        self.echo_sent_at[text] = time.perf_counter()
+        self.send({"action": "echo", "text": text})
+
+    def send_move(self):
+        dx = sum(ARROWS[key][0] for key in self.held) * self.speed
+        dy = sum(ARROWS[key][1] for key in self.held) * self.speed
+        if dx or dy:  # one message a frame, however many keys are down
+            self.send({"action": "move", "gameID": self.game_id, "player": self.player,
+                       "dx": dx, "dy": dy})
+
+    def fail(self, reason):
+        if self.error is None:
+            self.error, self.state, self.exit_code = reason, "disconnected", 1
+            self.error_until = time.monotonic() + ERROR_SECONDS
+            print(reason, file=sys.stderr, flush=True)
+
+    # Messages. PodSixNet calls Network_<action>, then Network, for each one.
+
+    def Network(self, message):
+        if message["action"] not in LOCAL_EVENTS:
+            self.received += 1
+
+    def Network_connected(self, message):
+        self.state = "connected"
+        self.send_echo()
+
+    def Network_echo(self, message):
+        sent_at = self.echo_sent_at.pop(message.get("text"), None)
+        if sent_at is not None:
+            self.round_trip_ms = (time.perf_counter() - sent_at) * 1000
+
+    def Network_waiting(self, message):
+        self.state = "waiting for an opponent"
+
+    def Network_startgame(self, message):
+        self.game_id, self.player = message["gameID"], message["player"]
+        self.positions, self.arena = message["positions"], message["arena"]
+        self.speed = message["speed"]
+        self.state = f"in game {self.game_id} as player {self.player}"
+        self.notice = None
+
+    def Network_positions(self, message):
+        self.positions = message["positions"]  # the server's word, for both players
+
+    def Network_opponentleft(self, message):
+        self.state = "opponent left"
+        self.game_id = self.player = self.positions = None
+        self.notice = "Your opponent left, so you are back in the queue."
+
+    def Network_error(self, message):
+        error = message["error"]  # an exception, or the arguments of one
+        why = error[-1] if isinstance(error, tuple) else (getattr(error, "strerror", None) or error)
+        if self.state == "connecting":
+            self.fail(f"No server at {self.address} ({why}). Start one first: "
+                      f"python {os.path.relpath(SERVER_PY)} --port {self.port}")
+        else:
+            self.fail(f"Lost the connection to the server at {self.address} ({why}).")
+
+    def Network_disconnected(self, message):
+        self.fail(f"The server at {self.address} closed the connection.")
+
+    # The frame: input, network, drawing.
+
+    def handle_event(self, event):
+        if event.type == pygame.QUIT:
+            self.running = False
+        elif event.type == pygame.KEYDOWN and self.error:
+            self.running = False  # any key closes the error screen
+        elif event.type == pygame.KEYDOWN and event.key == pygame.K_SPACE:
+            if self.state != "connecting":
+                self.send_echo()
+        elif event.type == pygame.KEYDOWN and event.key in ARROWS:
+            self.held.add(event.key)
+        elif event.type == pygame.KEYUP:
+            self.held.discard(event.key)
+
+    def update(self):
+        if self.positions is not None and self.held:
+            self.send_move()
+        connection.Pump()  # send what we queued, read what has arrived
+        self.Pump()        # run our Network_<action> methods on what arrived
+        if self.error and time.monotonic() > self.error_until:
+            self.running = False
+
+    def draw(self, screen):
+        screen.fill(BACKGROUND)
+        status = f"{STAGE}  |  {self.state}  |  sent {self.sent}  received {self.received}"
+        screen.blit(self.font.render(status, True, TEXT), (12, 10))
+        if self.error:
+            self.draw_lines(screen, self.error, ALERT, 12, 60)
+            return
+        rtt = "-" if self.round_trip_ms is None else f"{self.round_trip_ms:.1f} ms"
+        screen.blit(self.font.render(f"round trip {rtt}   (space: echo, arrows: move)", True, DIM), (12, 36))
+        self.draw_scene(screen)
+
+    def draw_scene(self, screen):
+        if self.positions is not None:
+            return self.draw_arena(screen)
+        text = self.big_font.render(self.state, True, DIM)
+        screen.blit(text, text.get_rect(center=(WIDTH // 2, HEIGHT // 2)))
+        if self.notice:
+            text = self.font.render(self.notice, True, ALERT)
+            screen.blit(text, text.get_rect(center=(WIDTH // 2, HEIGHT // 2 + 50)))
+
+    def draw_arena(self, screen):
+        left, top = ARENA_ORIGIN
+        title = f"Game {self.game_id}: you are player {self.player}"
+        screen.blit(self.font.render(title, True, PLAYER_COLOURS[self.player]), (12, 62))
+        width, height = self.arena  # positions are centres, so the wall is RADIUS further out
+        pygame.draw.rect(screen, DIM, (left - RADIUS, top - RADIUS, width + 2 * RADIUS,
+                                       height + 2 * RADIUS), 2)
+        for number, (x, y) in enumerate(self.positions):
+            centre = (left + x, top + y)
+            pygame.draw.circle(screen, PLAYER_COLOURS[number], centre, RADIUS)
+            if number == self.player:
+                pygame.draw.circle(screen, TEXT, centre, RADIUS + 4, 2)  # a ring marks you
+            label = self.font.render("you" if number == self.player else f"player {number}", True, TEXT)
+            screen.blit(label, label.get_rect(midbottom=(centre[0], centre[1] - RADIUS - 6)))
+
+    def draw_lines(self, screen, text, colour, x, y):
+        line = ""  # wrap the words to fit the window
+        for word in text.split():
+            if line and self.font.size(f"{line} {word}")[0] > WIDTH - 2 * x:
+                screen.blit(self.font.render(line, True, colour), (x, y))
+                line, y = "", y + self.font.get_linesize()
+            line = f"{line} {word}".strip()
+        screen.blit(self.font.render(line, True, colour), (x, y))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=f"The {STAGE} game.")
+    parser.add_argument("--host", default=DEFAULT_HOST, help="server address (default %(default)s)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="server port (default %(default)s)")
+    args = parser.parse_args()
+    pygame.display.init()  # only what we use: without the sound system, no audio
+    pygame.font.init()     # errors on a machine that has no sound card
+    screen = pygame.display.set_mode((WIDTH, HEIGHT))
+    pygame.display.set_caption(f"{STAGE} - {args.host}:{args.port}")
+    game = Game(args.host, args.port)
+    clock = pygame.time.Clock()
+    try:
+        while game.running:
+            for event in pygame.event.get():
+                game.handle_event(event)
+            game.update()
+            game.draw(screen)
+            pygame.display.flip()
+            clock.tick(FPS)
+    except KeyboardInterrupt:
+        pass  # Ctrl+C in the terminal closes the game like the window's close button
+    pygame.quit()  # only once the loop is over: nothing may draw after this
+    return game.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,228 @@
+"""Stage 5 of 5, optimized: only the player who did not move hears of a move.
+
+What this stage changes in stage 4:
+  * After a move, the server sends {"action": "position", "player": P, "x": .., "y": ..}
+    to the opponent only. The mover has already moved itself, by the same
+    rule, so it needs no reply: one message per move instead of two.
+  * The server still checks, clamps and applies every move exactly as in
+    stage 4. It still owns the positions, so a client that cheats (a wrong
+    player, a bigger step) moves only on its own screen, never on anyone else's.
+
+Run it from the repo root, and stop it with Ctrl+C:
+    python stage5_optimized/server.py [--host HOST] [--port PORT]
+"""
+import argparse
+import errno
+import itertools
+import signal
+import sys
+import traceback
+import warnings
+
+with warnings.catch_warnings():
+    # PodSixNet 0.11 is built on asyncore and asynchat, which Python 3.11
+    # deprecates (3.12 removed them; requirements.txt installs a copy there).
+    # That warning is meant for PodSixNet's authors, so a student never sees it.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from PodSixNet.Channel import Channel
+    from PodSixNet.Server import Server
+    from PodSixNet.asyncwrapper import asyncore
+    from PodSixNet.rencode import loads
+
+STAGE = "stage 5: optimized"
+DEFAULT_HOST = "127.0.0.1"  # this machine only; --host 0.0.0.0 serves a classroom LAN
+DEFAULT_PORT = 31425        # PodSixNet's client default, so game.py needs no flags
+BACKLOG = 128               # connections the OS holds for us: a class joins in a burst
+ARENA = (560, 340)          # the width and height that players' positions stay within
+START_POSITIONS = ((140, 170), (420, 170))  # player 0 on the left, player 1 on the right
+SPEED = 4                   # the longest step, in each direction, that one move may take
+
+
+def log(line, file=sys.stdout):
+    print(line, file=file, flush=True)  # flush: show it now, even through a pipe
+
+
+def clamp(value, low, high):
+    return max(low, min(high, value))
+
+
+def short(value):
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class Game:
+    """One match: players[0] waited in the queue, players[1] joined."""
+
+    def __init__(self, game_id, first_player):
+        self.id = game_id
+        self.players = [first_player]
+        self.positions = [list(start) for start in START_POSITIONS]  # the server's truth
+
+    def move(self, player, dx, dy):
+        x, y = self.positions[player]
+        x += clamp(dx, -SPEED, SPEED)  # no step longer than the speed: no teleporting
+        y += clamp(dy, -SPEED, SPEED)
+        self.positions[player] = [clamp(x, 0, ARENA[0]), clamp(y, 0, ARENA[1])]
+
+
+class PlayerChannel(Channel):
+    """The server's end of one client's connection."""
+
+    def __init__(self, *args, **kwargs):
+        Channel.__init__(self, *args, **kwargs)
+        self.name = "%s:%d" % self.addr[:2]  # the client's address, for the log
+        self.game = None  # the Game this player waits in or plays
+
+    def found_terminator(self):
+        # PodSixNet calls this when a whole message has arrived. Its own version
+        # crashes this channel on a message it cannot handle; ours drops the
+        # message instead and keeps serving, whatever the client sent.
+        raw, self._ibuffer = self._ibuffer, b""
+        if not self.connected:
+            return  # closed earlier in this same read
+        try:
+            message = loads(raw)
+        except Exception:
+            log(f"{self.name} sent bytes that do not decode; closing its connection")
+            self.handle_close()
+            return
+        action = message.get("action") if isinstance(message, dict) else None
+        handler = getattr(self, "Network_" + action, None) if isinstance(action, str) else None
+        if handler is None:
+            self.drop(message, "no such action")
+        else:
+            handler(message)
+
+    def drop(self, message, reason):
+        log(f"{self.name} sent {short(message)}: {reason}; dropped")
+
+    def Network_echo(self, message):
+        text = message.get("text")
+        if not isinstance(text, str):
+            return self.drop(message, "an echo needs a text string")
+        self.Send({"action": "echo", "text": text})  # back to this client only
+
+    def Network_move(self, message):
+        game = self.game
+        player = game.players.index(self) if game and len(game.players) == 2 else None
+        # Trust nothing a client says: the move must name this connection's own
+        # started game and its own player number, or it changes nothing.
+        if player is None or message.get("gameID") != game.id or message.get("player") != player:
+            return self.drop(message, "not this player's game and player number")
+        dx, dy = message.get("dx"), message.get("dy")
+        if type(dx) is not int or type(dy) is not int:
+            return self.drop(message, "dx and dy must be whole numbers")
+        game.move(player, dx, dy)
+        # Only the opponent hears of it: half of stage 4's messages. The mover has
+        # moved itself by the same rule. The server still owns the positions and
+        # has just checked this move, so a cheat's move changes nothing here.
+        x, y = game.positions[player]
+        game.players[1 - player].Send({"action": "position", "player": player, "x": x, "y": y})
+
+    def Close(self):
+        # PodSixNet calls this when the client hangs up.
+        self._server.player_left(self)
+
+    def Error(self, error):
+        # PodSixNet calls this after it has closed the channel because of an
+        # error: a broken connection, or a bug in this file.
+        if isinstance(error, OSError):
+            log(f"{self.name} lost its connection ({error.strerror or error})")
+        else:
+            log(f"{self.name}: a bug in server.py, connection closed:", sys.stderr)
+            traceback.print_exc()
+        self._server.player_left(self)
+
+
+class GameServer(Server):
+    channelClass = PlayerChannel  # PodSixNet makes one of these per client
+
+    def __init__(self, *args, **kwargs):
+        Server.__init__(self, *args, **kwargs)
+        self.waiting_game = None  # the queue: a game whose one player awaits another
+        self.games = []           # the games that have started
+        self.game_ids = itertools.count()  # 0, 1, 2, ...: no two games share an ID
+
+    def Connected(self, channel, addr):
+        # PodSixNet calls this for each new client, after greeting it with
+        # {"action": "connected"}.
+        self.enqueue(channel)
+        log(f"{channel.name} joined ({self.summary()})")
+
+    def enqueue(self, channel):
+        if self.waiting_game is None:
+            self.waiting_game = channel.game = Game(next(self.game_ids), channel)
+            channel.Send({"action": "waiting"})
+            return
+        game, self.waiting_game = self.waiting_game, None
+        game.players.append(channel)
+        channel.game = game
+        self.games.append(game)
+        for number, player in enumerate(game.players):
+            player.Send({"action": "startgame", "gameID": game.id, "player": number,
+                         "positions": game.positions, "arena": list(ARENA), "speed": SPEED})
+        log(f"game {game.id} started: {game.players[0].name} vs {game.players[1].name}")
+
+    def player_left(self, channel):
+        if channel not in self.channels:
+            return  # already handled
+        self.channels.remove(channel)  # PodSixNet never forgets a channel itself
+        game, channel.game = channel.game, None
+        if game is self.waiting_game:
+            self.waiting_game = None  # so nobody is ever paired with a player who has gone
+        elif game is not None:
+            self.games.remove(game)
+            for opponent in game.players:
+                if opponent is not channel:
+                    opponent.Send({"action": "opponentleft"})
+                    self.enqueue(opponent)  # back in the queue, for the next newcomer
+        log(f"{channel.name} left ({self.summary()})")
+
+    def summary(self):
+        waiting = 0 if self.waiting_game is None else 1
+        return f"connected {len(self.channels)}, waiting {waiting}, games {len(self.games)}"
+
+    def serve_forever(self):
+        while True:
+            for channel in list(self.channels):  # a copy: a failed send closes
+                channel.Pump()  # hand the messages Send() queued to the socket
+            # PodSixNet's Server.Pump() never waits, so the usual loop of Pump()
+            # and sleep(0.0001) keeps a core busy while nobody plays. poll2 waits
+            # until a socket is ready, for as long as that takes, and unlike
+            # select() it can watch more than 1024 sockets.
+            asyncore.poll2(None, self._map)
+
+
+def stop(signum, frame):
+    raise KeyboardInterrupt  # so `kill` stops the server just as Ctrl+C does
+
+
+def main():
+    parser = argparse.ArgumentParser(description=f"The {STAGE} server.")
+    parser.add_argument("--host", default=DEFAULT_HOST,
+                        help="address to listen on; 0.0.0.0 for every network (default %(default)s)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                        help="port to listen on; 0 picks a free one (default %(default)s)")
+    args = parser.parse_args()
+    try:
+        server = GameServer(localaddr=(args.host, args.port), listeners=BACKLOG)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            log(f"Port {args.port} is already in use: is another server still running? "
+                f"Stop it with Ctrl+C, or start this one with --port {args.port + 1}.", sys.stderr)
+        else:
+            log(f"Cannot listen on {args.host}:{args.port}: {error.strerror or error}.", sys.stderr)
+        return 1
+    host, port = server.socket.getsockname()[:2]
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        log(f"{STAGE} server listening on {host}:{port} (Ctrl+C stops it)")
+        server.serve_forever()
+    except KeyboardInterrupt:
+        log("server stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
