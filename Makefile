@@ -2,19 +2,33 @@
 #   make demo            the last stage's server and two game windows
 #   make demo STAGE=2    the same for stage 2 (any stage number)
 #   make test            the whole test suite, headless
+#   make diff STAGE=3    what stage 3 adds to stage 2, for both files
+#   make screenshots     regenerate docs/*.png from the real stages, headless
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAGE ?=
 PORT ?= 31425
 
-.PHONY: demo test clean
+HEADLESS := SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy
+STAGE_DIR = $(wildcard stage$(STAGE)_*)
+PREVIOUS_DIR = $(wildcard stage$(shell expr $(STAGE) - 1 2>/dev/null)_*)
+
+.PHONY: demo test diff screenshots clean
 
 demo: $(VENV)/installed
 	$(BIN)/python tools/demo.py $(if $(STAGE),--stage $(STAGE)) --port $(PORT)
 
 test: $(VENV)/installed
-	SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy $(BIN)/python -m pytest
+	$(HEADLESS) $(BIN)/python -m pytest
+
+diff:
+	@test -n "$(STAGE_DIR)" -a -n "$(PREVIOUS_DIR)" || \
+		{ echo "Say which stage, from 2 to 5: make diff STAGE=3"; exit 1; }
+	@for file in server.py game.py; do diff -u $(PREVIOUS_DIR)/$$file $(STAGE_DIR)/$$file; done; true
+
+screenshots: $(VENV)/installed
+	$(HEADLESS) $(BIN)/python tests/screenshots.py
 
 $(VENV)/installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)

@@ -183,9 +183,14 @@ def main():
     parser.add_argument("--host", default=DEFAULT_HOST, help="server address (default %(default)s)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="server port (default %(default)s)")
     args = parser.parse_args()
-    pygame.display.init()  # only what we use: without the sound system, no audio
-    pygame.font.init()     # errors on a machine that has no sound card
-    screen = pygame.display.set_mode((WIDTH, HEIGHT))
+    try:
+        pygame.display.init()  # only what we use: without the sound system, no audio
+        pygame.font.init()     # errors on a machine that has no sound card
+        screen = pygame.display.set_mode((WIDTH, HEIGHT))
+    except pygame.error as error:
+        print(f"Cannot open a window ({error}): run the game where there is a display.",
+              file=sys.stderr)
+        return 1
     pygame.display.set_caption(f"{STAGE} - {args.host}:{args.port}")
     game = Game(args.host, args.port)
     clock = pygame.time.Clock()

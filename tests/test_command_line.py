@@ -44,6 +44,15 @@ def test_game_without_a_server_says_how_to_start_one(stage):
 
 
 @pytest.mark.parametrize("stage", STAGES)
+def test_game_without_a_display_says_so(stage):
+    no_display = ("import os, runpy, sys; os.environ.pop('DISPLAY', None); "
+                  "os.environ['SDL_VIDEODRIVER'] = 'x11'; sys.argv = ['game.py']; "
+                  f"runpy.run_path('{stage}/game.py', run_name='__main__')")
+    code, out, err = finish(launch("-c", no_display))
+    assert code == 1 and "Cannot open a window" in one_clear_line(err)
+
+
+@pytest.mark.parametrize("stage", STAGES)
 def test_closing_the_window_exits_cleanly(stage, start_server):
     server = start_server(stage)
     # The real main(): pygame delivers a QUIT, as when a player clicks the close button.
