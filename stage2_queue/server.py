@@ -34,6 +34,7 @@ STAGE = "stage 2: queue"
 DEFAULT_HOST = "127.0.0.1"  # this machine only; --host 0.0.0.0 serves a classroom LAN
 DEFAULT_PORT = 31425        # PodSixNet's client default, so game.py needs no flags
 BACKLOG = 128               # connections the OS holds for us: a class joins in a burst
+MAX_PLAYERS = 1000          # many systems let a process open only 1024 files
 
 
 def log(line, file=sys.stdout):
@@ -115,6 +116,10 @@ class GameServer(Server):
     def Connected(self, channel, addr):
         # PodSixNet calls this for each new client, after greeting it with
         # {"action": "connected"}.
+        if len(self.channels) > MAX_PLAYERS:  # refuse it now, or accept() fails later
+            self.channels.remove(channel)    # and the loop spins, retrying it
+            channel.close()
+            return log(f"{channel.name} refused: the server is full ({MAX_PLAYERS} players)")
         self.enqueue(channel)
         log(f"{channel.name} joined ({self.summary()})")
 

@@ -13,8 +13,8 @@ def start_server():
     """start_server(stage) -> a running ServerProcess; each must stop cleanly afterwards."""
     servers = []
 
-    def start(stage, *args, counted=False):
-        servers.append(ServerProcess(stage, *args, counted=counted))
+    def start(stage, *args, **options):
+        servers.append(ServerProcess(stage, *args, **options))
         return servers[-1]
 
     yield start

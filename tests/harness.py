@@ -114,11 +114,17 @@ class ServerProcess:
 
     With counted=True it runs under tests/counting_server.py, which counts the
     messages the server sends and reports them when it stops (sent_counts()).
+    With file_limit=N it may open only N files, like a laptop's default 1024.
     """
 
-    def __init__(self, stage, *args, counted=False):
+    def __init__(self, stage, *args, counted=False, file_limit=None):
         self.stage = stage
         script = [ROOT / "tests" / "counting_server.py", stage] if counted else [ROOT / stage / "server.py"]
+        if file_limit:
+            script = ["-c", "import resource, runpy, sys; "
+                      f"resource.setrlimit(resource.RLIMIT_NOFILE, ({file_limit}, {file_limit})); "
+                      f"sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')",
+                      *script]
         self.proc = launch(*script, "--port", 0, *args)
         self.out, self.err = Reader(self.proc.stdout), Reader(self.proc.stderr)
         self.port = int(self.out.wait_for(r"listening on [\d.]+:(\d+)").group(1))

@@ -1,0 +1,45 @@
+"""Every stage survives more connections than select() can watch, and than a laptop lets it open.
+
+PodSixNet's own Server.Pump() watches its sockets with select(), which dies
+with "filedescriptor out of range" past about 1020 open connections, taking
+every game with it. The stages wait with poll instead, and refuse players
+past MAX_PLAYERS (1000), so that accept() never fails for want of files
+under the common limit of 1024 open files per process.
+"""
+import resource
+import socket
+
+import pytest
+
+from harness import STAGES, stage_number
+
+FLOOD = 1100
+
+
+@pytest.fixture
+def enough_files_for_the_flood():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < FLOOD + 100:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, FLOOD + 100), hard))
+    yield
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_flood_of_connections_is_refused_past_the_cap_and_games_go_on(
+        stage, start_server, connect_pair, enough_files_for_the_flood):
+    server = start_server(stage, file_limit=1024)
+    players = connect_pair(server)
+    flood = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(FLOOD)]
+    try:
+        server.out.wait_for(r"refused: the server is full \(1000 players\)")
+        for player in players:
+            player.echo()  # the game that was playing is still served
+    finally:
+        for sock in flood:
+            sock.close()
+    queue = {"waiting": 0, "games": 1} if stage_number(stage) >= 2 else {}
+    server.wait_for_account(connected=2, **queue)
+    assert "accept" not in server.out.text()  # PodSixNet's warning when accept() fails
+    answered = [line for line in server.out.lines if " joined (" in line or " refused:" in line]
+    assert len(answered) == FLOOD + 2  # every connection either joined or was refused
