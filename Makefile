@@ -4,6 +4,7 @@
 #   make test            the whole test suite, headless
 #   make diff STAGE=3    what stage 3 adds to stage 2, for both files
 #   make screenshots     regenerate docs/*.png from the real stages, headless
+#   make bench           measure every stage's server: CPU, latency, messages, capacity
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -14,7 +15,7 @@ HEADLESS := SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy
 STAGE_DIR = $(wildcard stage$(STAGE)_*)
 PREVIOUS_DIR = $(wildcard stage$(shell expr $(STAGE) - 1 2>/dev/null)_*)
 
-.PHONY: demo test diff screenshots clean
+.PHONY: demo test diff screenshots bench clean
 
 demo: $(VENV)/installed
 	$(BIN)/python tools/demo.py $(if $(STAGE),--stage $(STAGE)) --port $(PORT)
@@ -26,6 +27,9 @@ diff:
 	@test -n "$(STAGE_DIR)" -a -n "$(PREVIOUS_DIR)" || \
 		{ echo "Say which stage, from 2 to 5: make diff STAGE=3"; exit 1; }
 	@for file in server.py game.py; do diff -u $(PREVIOUS_DIR)/$$file $(STAGE_DIR)/$$file; done; true
+
+bench: $(VENV)/installed
+	$(BIN)/python tests/bench.py
 
 screenshots: $(VENV)/installed
 	$(HEADLESS) $(BIN)/python tests/screenshots.py

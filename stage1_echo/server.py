@@ -32,7 +32,7 @@ STAGE = "stage 1: echo"
 DEFAULT_HOST = "127.0.0.1"  # this machine only; --host 0.0.0.0 serves a classroom LAN
 DEFAULT_PORT = 31425        # PodSixNet's client default, so game.py needs no flags
 BACKLOG = 128               # connections the OS holds for us: a class joins in a burst
-MAX_PLAYERS = 1000          # many systems let a process open only 1024 files
+MAX_PLAYERS = 1000          # many systems let a process open only 1024 files (--max-players)
 
 
 def log(line, file=sys.stdout):
@@ -97,14 +97,15 @@ class PlayerChannel(Channel):
 
 class GameServer(Server):
     channelClass = PlayerChannel  # PodSixNet makes one of these per client
+    max_players = MAX_PLAYERS
 
     def Connected(self, channel, addr):
         # PodSixNet calls this for each new client, after greeting it with
         # {"action": "connected"}.
-        if len(self.channels) > MAX_PLAYERS:  # refuse it now, or accept() fails later
-            self.channels.remove(channel)    # and the loop spins, retrying it
+        if len(self.channels) > self.max_players:  # refuse it now, or accept() fails
+            self.channels.remove(channel)         # later and the loop spins, retrying it
             channel.close()
-            return log(f"{channel.name} refused: the server is full ({MAX_PLAYERS} players)")
+            return log(f"{channel.name} refused: the server is full ({self.max_players} players)")
         log(f"{channel.name} joined ({self.summary()})")
 
     def player_left(self, channel):
@@ -137,6 +138,8 @@ def main():
                         help="address to listen on; 0.0.0.0 for every network (default %(default)s)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,
                         help="port to listen on; 0 picks a free one (default %(default)s)")
+    parser.add_argument("--max-players", type=int, default=MAX_PLAYERS,
+                        help="refuse players past this many (default %(default)s)")
     args = parser.parse_args()
     try:
         server = GameServer(localaddr=(args.host, args.port), listeners=BACKLOG)
@@ -147,6 +150,7 @@ def main():
         else:
             log(f"Cannot listen on {args.host}:{args.port}: {error.strerror or error}.", sys.stderr)
         return 1
+    server.max_players = args.max_players
     host, port = server.socket.getsockname()[:2]
     signal.signal(signal.SIGTERM, stop)
     try:

@@ -32,7 +32,7 @@ STAGE = "stage 3: startgame"
 DEFAULT_HOST = "127.0.0.1"  # this machine only; --host 0.0.0.0 serves a classroom LAN
 DEFAULT_PORT = 31425        # PodSixNet's client default, so game.py needs no flags
 BACKLOG = 128               # connections the OS holds for us: a class joins in a burst
-MAX_PLAYERS = 1000          # many systems let a process open only 1024 files
+MAX_PLAYERS = 1000          # many systems let a process open only 1024 files (--max-players)
 ARENA = (560, 340)          # the width and height that players' positions stay within
 START_POSITIONS = ((140, 170), (420, 170))  # player 0 on the left, player 1 on the right
 
@@ -109,6 +109,7 @@ class PlayerChannel(Channel):
 
 class GameServer(Server):
     channelClass = PlayerChannel  # PodSixNet makes one of these per client
+    max_players = MAX_PLAYERS
 
     def __init__(self, *args, **kwargs):
         Server.__init__(self, *args, **kwargs)
@@ -119,10 +120,10 @@ class GameServer(Server):
     def Connected(self, channel, addr):
         # PodSixNet calls this for each new client, after greeting it with
         # {"action": "connected"}.
-        if len(self.channels) > MAX_PLAYERS:  # refuse it now, or accept() fails later
-            self.channels.remove(channel)    # and the loop spins, retrying it
+        if len(self.channels) > self.max_players:  # refuse it now, or accept() fails
+            self.channels.remove(channel)         # later and the loop spins, retrying it
             channel.close()
-            return log(f"{channel.name} refused: the server is full ({MAX_PLAYERS} players)")
+            return log(f"{channel.name} refused: the server is full ({self.max_players} players)")
         self.enqueue(channel)
         log(f"{channel.name} joined ({self.summary()})")
 
@@ -180,6 +181,8 @@ def main():
                         help="address to listen on; 0.0.0.0 for every network (default %(default)s)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,
                         help="port to listen on; 0 picks a free one (default %(default)s)")
+    parser.add_argument("--max-players", type=int, default=MAX_PLAYERS,
+                        help="refuse players past this many (default %(default)s)")
     args = parser.parse_args()
     try:
         server = GameServer(localaddr=(args.host, args.port), listeners=BACKLOG)
@@ -190,6 +193,7 @@ def main():
         else:
             log(f"Cannot listen on {args.host}:{args.port}: {error.strerror or error}.", sys.stderr)
         return 1
+    server.max_players = args.max_players
     host, port = server.socket.getsockname()[:2]
     signal.signal(signal.SIGTERM, stop)
     try:
