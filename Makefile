@@ -1,6 +1,7 @@
 # The kit's commands. The first run of each creates .venv and installs requirements.txt.
 #   make demo            the last stage's server and two game windows
 #   make demo STAGE=2    the same for stage 2 (any stage number)
+#   make demo STAGE=4 LAG=100   the same, the games 100 ms from the server each way
 #   make test            the whole test suite, headless
 #   make diff STAGE=3    what stage 3 adds to stage 2, for both files
 #   make screenshots     regenerate docs/*.png from the real stages, headless
@@ -10,6 +11,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAGE ?=
 PORT ?= 31425
+LAG ?=
 
 HEADLESS := SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy
 STAGE_DIR = $(wildcard stage$(STAGE)_*)
@@ -18,7 +20,7 @@ PREVIOUS_DIR = $(wildcard stage$(shell expr $(STAGE) - 1 2>/dev/null)_*)
 .PHONY: demo test diff screenshots bench clean
 
 demo: $(VENV)/installed
-	$(BIN)/python tools/demo.py $(if $(STAGE),--stage $(STAGE)) --port $(PORT)
+	$(BIN)/python tools/demo.py $(if $(STAGE),--stage $(STAGE)) --port $(PORT) $(if $(LAG),--lag $(LAG))
 
 test: $(VENV)/installed
 	$(HEADLESS) $(BIN)/python -m pytest

@@ -35,6 +35,9 @@ DEFAULT_HOST = "127.0.0.1"  # this machine only; --host 0.0.0.0 serves a classro
 DEFAULT_PORT = 31425        # PodSixNet's client default, so game.py needs no flags
 BACKLOG = 128               # connections the OS holds for us: a class joins in a burst
 MAX_PLAYERS = 1000          # many systems let a process open only 1024 files (--max-players)
+READ_BYTES = 4096           # the most read from one client per turn: none can hog the loop
+MAX_MESSAGE_BYTES = 65536   # a message this long is junk (the game's are under 200 bytes)
+MAX_UNSENT_BYTES = 65536    # a client this far behind has stopped reading
 
 
 def log(line, file=sys.stdout):
@@ -55,11 +58,27 @@ class Game:
 
 class PlayerChannel(Channel):
     """The server's end of one client's connection."""
+    ac_in_buffer_size = READ_BYTES  # asynchat's read size; 64 KiB unless we say
 
     def __init__(self, *args, **kwargs):
         Channel.__init__(self, *args, **kwargs)
         self.name = "%s:%d" % self.addr[:2]  # the client's address, for the log
         self.game = None  # the Game this player waits in or plays
+
+    def collect_incoming_data(self, data):
+        # asynchat hands over each piece of a message until the end marker.
+        # Hold no more than MAX_MESSAGE_BYTES: a client that never sends the
+        # marker would otherwise fill the server's memory.
+        if len(self._ibuffer) + len(data) > MAX_MESSAGE_BYTES:
+            log(f"{self.name} sent {MAX_MESSAGE_BYTES} bytes and no end marker; "
+                "closing its connection")
+            self._ibuffer = b""
+            self.handle_close()
+        elif self.connected:
+            self._ibuffer += data
+
+    def unsent_bytes(self):
+        return sum(len(data) for data in self.producer_fifo)  # asynchat's queue for the socket
 
     def found_terminator(self):
         # PodSixNet calls this when a whole message has arrived. Its own version
@@ -160,6 +179,13 @@ class GameServer(Server):
         while True:
             for channel in list(self.channels):  # a copy: a failed send closes
                 channel.Pump()  # hand the messages Send() queued to the socket
+                if channel.unsent_bytes() > MAX_UNSENT_BYTES:
+                    # Its socket takes no more: the client has stopped reading (a
+                    # frozen window, a stuck script). Keeping everything for it would
+                    # grow without limit, so let it go, just as if it had left.
+                    log(f"{channel.name} left {MAX_UNSENT_BYTES} bytes unread; "
+                        "closing its connection")
+                    channel.handle_close()
             # PodSixNet's Server.Pump() never waits, so the usual loop of Pump()
             # and sleep(0.0001) keeps a core busy while nobody plays. poll2 waits
             # until a socket is ready, for as long as that takes, and unlike

@@ -22,18 +22,10 @@ import platform
 import resource
 import selectors
 import socket
-import statistics
 import sys
 import time
-import warnings
 
-from harness import STAGES, ServerProcess, stage_number
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from PodSixNet.rencode import dumps, loads
-
-TERMINATOR = b"\0---\0"
+from harness import STAGES, ServerProcess, decode, encode, stage_number
 FRAME_MS = 16.0  # one frame at 60 FPS: the latency budget
 LOAD_RATE = 30   # moves per second per loaded player
 WORKERS = 2      # load generator processes
@@ -49,7 +41,7 @@ class Client:
         self.start = None
 
     def send(self, message):
-        self.sock.sendall(dumps(message) + TERMINATOR)
+        self.sock.sendall(encode(message))
 
     def read(self):
         """Whatever has arrived, as messages; call only when the socket is readable."""
@@ -57,9 +49,9 @@ class Client:
         if not data:
             raise ConnectionError("the server closed the connection")
         self.bytes += len(data)
-        *whole, self.buffer = (self.buffer + data).split(TERMINATOR)
-        self.messages += len(whole)
-        return [loads(raw) for raw in whole]
+        messages, self.buffer = decode(self.buffer + data)
+        self.messages += len(messages)
+        return messages
 
     def wait_for(self, action, timeout=10.0):
         deadline = time.monotonic() + timeout

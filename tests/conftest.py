@@ -103,3 +103,23 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("idle server CPU, share of one core over 1 s")
         for stage, share in sorted(idle.items()):
             write(f"{stage:<18}{share:>7.1%}")
+    fuzz = REPORT.get("fuzz", {})
+    if fuzz:
+        terminalreporter.section("fuzz: what the server did with the random input")
+        columns = ["inputs", "messages", "echoed", "moved", "dropped", "closed"]
+        write(f"{'input':<15}{'stage':<18}" + "".join(f"{column:>10}" for column in columns))
+        for (kind, stage), totals in sorted(fuzz.items()):
+            write(f"{kind:<15}{stage:<18}" + "".join(f"{totals.get(column, 0):>10}" for column in columns))
+    limits = [(REPORT.get(key, {}), title) for key, title in [
+        ("junk", "server memory grown after 5 clients sent 8 MiB each with no end marker (KiB)"),
+        ("churn", "server memory grown over 1800 comings and goings, after 200 to warm up (KiB)"),
+        ("stalled", "moves sent before the server cut a player who stopped reading"),
+        ("flood", "the other game's round under a 50000-round flood: median, worst (ms), flood heard")]]
+    for figures, title in limits:
+        if figures:
+            terminalreporter.section(title)
+            for key, value in sorted(figures.items()):
+                name = " ".join(key) if isinstance(key, tuple) else key
+                shown = " ".join(f"{v:.2f}" if isinstance(v, float) else str(v) for v in
+                                 (value if isinstance(value, tuple) else (value,)))
+                write(f"{name:<26}{shown}")

@@ -3,6 +3,8 @@
   * ServerProcess runs a stage's server.py as a subprocess on a free port and
     keeps every line it prints.
   * RawClient is a PodSixNet EndPoint in this process, for protocol-level tests.
+  * WireClient speaks PodSixNet's wire format on a plain blocking socket, with
+    a reading thread: for clients that flood, stall, or vanish with a reset.
   * GameProcess runs a stage's game.py Game class in its own process (PodSixNet's
     client connection is a module-level singleton, so one game per process),
     driven by tests/game_driver.py.
@@ -13,7 +15,10 @@ import json
 import os
 import queue
 import re
+import select
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -25,6 +30,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from PodSixNet.EndPoint import EndPoint
     from PodSixNet.asyncwrapper import asyncore
+    from PodSixNet.rencode import dumps, loads
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGES = sorted((p.name for p in ROOT.glob("stage*_*") if (p / "server.py").exists()),
@@ -32,6 +38,7 @@ STAGES = sorted((p.name for p in ROOT.glob("stage*_*") if (p / "server.py").exis
 TIMEOUT = 10.0  # seconds any single wait may take before the test fails
 REPORT = {}     # figures the tests measured, printed at the end of the run (conftest.py)
 MOVE_REPLY = {4: "positions", 5: "position"}  # stage: what the server sends after a move
+TERMINATOR = b"\0---\0"  # PodSixNet's end-of-message marker
 HEADLESS = {"SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy",
             "PYGAME_HIDE_SUPPORT_PROMPT": "1", "PYTHONUNBUFFERED": "1"}
 
@@ -43,6 +50,17 @@ def stage_number(stage):
 def stages_from(first):
     """The stages that have a capability introduced in stage `first`."""
     return [stage for stage in STAGES if stage_number(stage) >= first]
+
+
+def encode(message):
+    """A message as PodSixNet puts it on the wire."""
+    return dumps(message) + TERMINATOR
+
+
+def decode(buffer):
+    """Received bytes as (whole messages, the unfinished rest)."""
+    *whole, rest = buffer.split(TERMINATOR)
+    return [loads(raw) for raw in whole], rest
 
 
 def wait_until(condition, what, timeout=TIMEOUT, step=None):
@@ -90,19 +108,23 @@ class Reader:
                 self.lines.append(line.rstrip("\n"))
                 self._changed.notify_all()
 
-    def wait_for(self, pattern, timeout=TIMEOUT, after=0):
-        """The first match of regex `pattern` in a line numbered `after` or later."""
+    def wait(self, found, what, timeout=TIMEOUT):
+        """found(lines) as soon as it is truthy, woken by each new line."""
         with self._changed:
             deadline = time.monotonic() + timeout
-            while True:
-                for line in self.lines[after:]:
-                    match = re.search(pattern, line)
-                    if match:
-                        return match
+            while not (result := found(self.lines)):
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"no line matching {pattern!r} in {self.lines}")
+                    raise AssertionError(f"timed out waiting for {what}; the output:\n" +
+                                         "\n".join(self.lines[-50:]))
                 self._changed.wait(left)
+            return result
+
+    def wait_for(self, pattern, timeout=TIMEOUT, after=0):
+        """The first match of regex `pattern` in a line numbered `after` or later."""
+        def first_match(lines):
+            return next(filter(None, (re.search(pattern, line) for line in lines[after:])), None)
+        return self.wait(first_match, f"a line matching {pattern!r}", timeout)
 
     def text(self):
         with self._changed:
@@ -129,16 +151,25 @@ class ServerProcess:
         self.out, self.err = Reader(self.proc.stdout), Reader(self.proc.stderr)
         self.port = int(self.out.wait_for(r"listening on [\d.]+:(\d+)").group(1))
 
-    def account(self):
+    def account(self, lines=None):
         """The server's own account, from the last join or leave line it logged."""
-        with self.out._changed:
-            lines = [line for line in self.out.lines if re.search(r" (joined|left) \(", line)]
-        last = lines[-1].split("(")[-1] if lines else ""
-        return {key: int(number) for key, number in re.findall(r"(\w+) (\d+)", last)}
+        if lines is None:
+            with self.out._changed:
+                lines = list(self.out.lines)
+        last = next((line for line in reversed(lines) if re.search(r" (joined|left) \(", line)), "")
+        return {key: int(number) for key, number in re.findall(r"(\w+) (\d+)", last.split("(")[-1])}
 
     def wait_for_account(self, **expected):
-        wait_until(lambda: all(self.account().get(k) == v for k, v in expected.items()),
-                   f"the server to log {expected}; its log:\n{self.out.text()}")
+        self.out.wait(lambda lines: all(self.account(lines).get(k) == v for k, v in expected.items()),
+                      f"the server to log {expected}")
+
+    def memory_kib(self):
+        """The server's resident memory, from /proc."""
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
+
+    def open_files(self):
+        return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
 
     def sent_counts(self):
         """Stop the server; what it sent: {"messages"|"bytes": {client: {action: n}}, "positions"}."""
@@ -197,6 +228,191 @@ class RawClient(EndPoint):
 
     def leave(self):
         self.close()
+
+
+class WireClient:
+    """A client on a plain blocking socket that speaks PodSixNet's wire format itself.
+
+    A thread reads and decodes all the server sends, until stall() stops it,
+    as a frozen window would.
+    """
+
+    def __init__(self, server):
+        self.server, self.first_line = server, len(server.out.lines)  # its log lines come after
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms waits for an ACK
+        self.sock.connect(("127.0.0.1", server.port))
+        self.name = "%s:%d" % self.sock.getsockname()[:2]  # as the server's log names it
+        self.inbox, self.closed, self._hung_up = [], False, False
+        self._reading, self._changed = threading.Event(), threading.Condition()
+        self._reading.set()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        rest, poller = b"", select.poll()
+        poller.register(self.sock, select.POLLIN)
+        while self._reading.wait() and not self._hung_up:
+            if not poller.poll(50):  # a timeout, so that a hang-up ends the thread
+                continue
+            try:
+                data = self.sock.recv(1 << 16)
+            except OSError:
+                data = b""
+            messages, rest = decode(rest + data)
+            with self._changed:
+                self.inbox.extend(messages)
+                self.closed = not data
+                self._changed.notify_all()
+            if not data:
+                return
+
+    def wait(self, found, what):
+        with self._changed:
+            if not self._changed.wait_for(lambda: found(self.inbox) or self.closed, TIMEOUT):
+                raise AssertionError(f"timed out waiting for {what}; received {self.inbox[-20:]}")
+            return found(self.inbox)
+
+    def actions(self):
+        with self._changed:
+            return [message.get("action") for message in self.inbox]
+
+    def count(self, action):
+        return self.actions().count(action)
+
+    def wait_for(self, action, count=1):
+        """The count-th message with this action; fails if the server closes first."""
+        found = self.wait(lambda inbox: [m for m in inbox if m.get("action") == action][count - 1:],
+                          f"message {count} of {action!r}")
+        assert found, f"the server closed the connection before {action!r}: {self.inbox[-20:]}"
+        return found[0]
+
+    def wait_closed(self):
+        self.wait(lambda inbox: False, "the server to close the connection")
+
+    def logged(self, pattern):
+        """The server's log lines about this client that match regex `pattern`."""
+        found = re.compile(re.escape(self.name) + " " + pattern)
+        return [line for line in list(self.server.out.lines)[self.first_line:] if found.search(line)]
+
+    def wait_logged(self, pattern, count=1):
+        """Wait for the server to log `count` lines about this client matching `pattern`."""
+        self.server.out.wait(lambda lines: len(self.logged(pattern)) >= count,
+                             f"{count} lines about {self.name} matching {pattern!r}")
+
+    def echo(self, text="ping"):
+        """A full echo round trip: everything sent before it has been handled."""
+        reply, after = {"action": "echo", "text": text}, len(self.inbox)
+        self.send_message(reply)
+        assert self.wait(lambda inbox: reply in inbox[after:], f"the echo of {text!r}")
+
+    def send_bytes(self, data):
+        self.sock.sendall(data)
+
+    def send_message(self, message):
+        self.sock.sendall(encode(message))
+
+    def stall(self):
+        """Stop reading, like a frozen window: the server's messages pile up unread."""
+        self._reading.clear()
+
+    def close(self, reset=False):
+        """Hang up; with reset=True abruptly (SO_LINGER 0 sends a TCP reset)."""
+        if reset:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self._hung_up = True
+        try:  # wake the reading thread: the socket really closes only once it lets go
+            self.sock.shutdown(socket.SHUT_RD if reset else socket.SHUT_RDWR)
+        except OSError:
+            pass  # the server hung up first
+        self.sock.close()
+        self._reading.set()
+
+
+class Match:
+    """Two WireClients in one game (in stage 1, two clients), the first one playing.
+
+    play() is one round: in stages 4 and 5 the first player moves, alternately
+    right and left so no wall clamps it, and the other waits to hear of it; in
+    stages 1-3 the first player echoes. check() proves that the counts are exact.
+    Start one when nobody is waiting, or its first player pairs with them.
+    """
+
+    def __init__(self, server):
+        self.stage, self.rounds = stage_number(server.stage), 0
+        self.players = WireClient(server), WireClient(server)
+        self.players[0].wait_for("connected")
+        self.start = self.players[0].wait_for("startgame") if self.stage >= 2 else None
+        self.reply = MOVE_REPLY.get(self.stage, "echo")
+
+    def round(self, number):
+        """What the first player sends in round `number`."""
+        if self.stage < 4:
+            return {"action": "echo", "text": "ping"}
+        return {"action": "move", "gameID": self.start["gameID"], "player": self.start["player"],
+                "dx": 4 if number % 2 else -4, "dy": 0}
+
+    def play(self):
+        self.rounds += 1
+        mover, watcher = self.players
+        mover.send_message(self.round(self.rounds))
+        if self.stage >= 4:
+            watcher.wait_for(self.reply, self.rounds)
+        else:
+            mover.wait_for("echo", self.rounds)
+
+    def batch(self, count):
+        """The next `count` rounds, encoded as one run of bytes."""
+        data = b"".join(encode(self.round(self.rounds + number)) for number in range(1, count + 1))
+        self.rounds += count
+        return data
+
+    def flood(self, count):
+        """Send `count` rounds in one go, as fast as the socket takes them, from a thread."""
+        sender = threading.Thread(target=self.players[0].send_bytes, args=(self.batch(count),))
+        sender.start()
+        return sender
+
+    def check(self):
+        """Every round was served once, to the right players, and left the mover where it should be."""
+        for player in self.players:
+            player.echo("check")  # whatever the server sent before this has arrived
+        mover, watcher = self.players
+        if self.stage < 4:
+            assert mover.count("echo") == self.rounds + 1
+        elif self.rounds:
+            assert watcher.count(self.reply) == self.rounds
+            assert mover.count(self.reply) == (self.rounds if self.stage == 4 else 0)
+            last = [m for m in watcher.inbox if m["action"] == self.reply][-1]
+            x, y = self.start["positions"][0]
+            where = last["positions"][0] if self.stage == 4 else [last["x"], last["y"]]
+            assert where == [x + 4 * (self.rounds % 2), y]
+
+    def close(self):
+        for player in self.players:
+            player.close()
+
+
+def newcomers_pair_at_once(server, connected, games):
+    """With nobody waiting: two newcomers are served, from stage 2 paired with each other
+    at once, and the server's account agrees. They leave again afterwards."""
+    first, second = WireClient(server), WireClient(server)
+    try:
+        if stage_number(server.stage) == 1:
+            for newcomer in (first, second):
+                newcomer.echo()
+            server.wait_for_account(connected=connected + 2)
+        else:
+            assert first.wait_for("waiting")  # nobody who has gone was still in the queue
+            starts = [newcomer.wait_for("startgame") for newcomer in (first, second)]
+            if stage_number(server.stage) >= 3:  # the two are players 0 and 1 of one game
+                assert [start["player"] for start in starts] == [0, 1]
+                assert starts[0]["gameID"] == starts[1]["gameID"]
+            server.wait_for_account(connected=connected + 2, waiting=0, games=games + 1)
+    finally:
+        first.close()
+        second.close()
+    queue = {"waiting": 0, "games": games} if stage_number(server.stage) >= 2 else {}
+    server.wait_for_account(connected=connected, **queue)
 
 
 class GameProcess:

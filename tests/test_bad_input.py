@@ -6,9 +6,7 @@ connection; its opponent is told, and the queue stays clean.
 """
 import pytest
 
-from harness import MOVE_REPLY, STAGES, stage_number, stages_from
-
-TERMINATOR = b"\0---\0"  # PodSixNet's end-of-message marker
+from harness import MOVE_REPLY, STAGES, TERMINATOR, stage_number, stages_from
 
 WRONG_MESSAGES = {
     "a number": 42,

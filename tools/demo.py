@@ -1,9 +1,11 @@
 """Start one stage's server and two game windows side by side, then tidy up.
 
-    python tools/demo.py [--stage N] [--port PORT]
+    python tools/demo.py [--stage N] [--port PORT] [--lag MS]
 
 `make demo` runs the last stage; `make demo STAGE=2` runs stage 2. The server's
 log shows in this terminal. Close both windows (or press Ctrl+C here) to stop.
+With --lag MS (`make demo STAGE=4 LAG=100`), the games connect through
+tools/lagproxy.py on PORT+1, which delays every byte MS milliseconds each way.
 """
 import argparse
 import os
@@ -29,6 +31,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stage", type=int, default=max(STAGES), choices=sorted(STAGES))
     parser.add_argument("--port", type=int, default=31425)
+    parser.add_argument("--lag", type=float, default=0, help="milliseconds of delay each way")
     args = parser.parse_args()
     stage = STAGES[args.stage]
     server = subprocess.Popen([sys.executable, f"{stage}/server.py", "--port", str(args.port)],
@@ -37,17 +40,30 @@ def main():
     print(first_line, end="", flush=True)
     if "listening" not in first_line:
         return server.wait() or 1  # it has already said why, in one line
-    games = [subprocess.Popen([sys.executable, f"{stage}/game.py", "--port", str(args.port)], cwd=ROOT,
+    helpers, game_port = [server], args.port
+    if args.lag:  # the games talk to the proxy, and the proxy to the server
+        game_port = args.port + 1
+        proxy = subprocess.Popen([sys.executable, "tools/lagproxy.py", "--listen", str(game_port),
+                                  "--server", f"127.0.0.1:{args.port}", "--delay", str(args.lag)],
+                                 cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        helpers.append(proxy)
+        first_line = proxy.stdout.readline()
+        print(first_line, end="", flush=True)
+        if "lag proxy on" not in first_line:
+            server.terminate()
+            return proxy.wait() or 1
+    games = [subprocess.Popen([sys.executable, f"{stage}/game.py", "--port", str(game_port)], cwd=ROOT,
                               env={**os.environ, "SDL_VIDEO_WINDOW_POS": f"{left},80"})
              for left in WINDOW_LEFT_EDGES]
-    threading.Thread(target=copy_lines, args=(server.stdout,), daemon=True).start()
+    for helper in helpers:
+        threading.Thread(target=copy_lines, args=(helper.stdout,), daemon=True).start()
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` tidies up like Ctrl+C
     try:
         for game in games:
             game.wait()
     except KeyboardInterrupt:
         pass
-    for process in games + [server]:
+    for process in games + helpers:
         if process.poll() is None:
             process.terminate()
         process.wait()

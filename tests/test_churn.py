@@ -1,0 +1,76 @@
+"""Churn, every stage: 2000 comings and goings, and the server ends as it began.
+
+Each cycle is one of: a newcomer who leaves while waiting; two who start a
+game, then one leaves mid-game (the other must be told, and requeued) and
+then the other; or one who connects and hangs up before reading a word.
+Half the hang-ups are clean closes, half abrupt TCP resets (SO_LINGER 0).
+After every cycle the server's account is back to its baseline, one game in
+play. Nobody is ever paired with a player who has gone: every newcomer waits
+first. At the end the game that played throughout has exact counts, the
+server holds as many files and as much memory as before, and two newcomers
+still pair at once.
+"""
+import random
+
+import pytest
+
+from harness import REPORT, STAGES, Match, WireClient, newcomers_pair_at_once, stage_number
+
+CYCLES = 2000
+WARM_UP = 200  # cycles before the memory baseline: let Python's allocator settle
+
+
+def leave(server, client, rng):
+    client.close(reset=rng.random() < 0.5)
+    client.wait_logged(r"left \(")
+
+
+def leaves_while_waiting(server, rng):
+    newcomer = WireClient(server)
+    newcomer.wait_for("waiting" if stage_number(server.stage) >= 2 else "connected")
+    leave(server, newcomer, rng)
+
+
+def leaves_mid_game(server, rng):
+    first = WireClient(server)
+    if stage_number(server.stage) >= 2:
+        first.wait_for("waiting")  # the queue was empty: nobody who has gone was in it
+    second = WireClient(server)
+    if stage_number(server.stage) < 2:
+        return [leave(server, client, rng) for client in (first, second)]
+    for player in (first, second):
+        player.wait_for("startgame")
+    leaver, stayer = rng.sample([first, second], 2)
+    leave(server, leaver, rng)
+    stayer.wait_for("waiting", 2 if stayer is first else 1)
+    assert stayer.actions()[-2:] == ["opponentleft", "waiting"]  # told, then back in the queue
+    leave(server, stayer, rng)
+
+
+def hangs_up_at_once(server, rng):
+    leave(server, WireClient(server), rng)
+
+
+CYCLE_KINDS = [leaves_while_waiting, leaves_mid_game, hangs_up_at_once]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_2000_comings_and_goings_leave_the_server_as_it_began(stage, start_server):
+    server = start_server(stage)
+    match = Match(server)  # plays throughout
+    baseline = {"connected": 2, "waiting": 0, "games": 1} if stage_number(stage) >= 2 else {"connected": 2}
+    rng = random.Random(stage)  # the same cycles every run
+    files = server.open_files()
+    for cycle in range(CYCLES):
+        if cycle == WARM_UP:
+            memory = server.memory_kib()
+        rng.choice(CYCLE_KINDS)(server, rng)
+        assert server.account() == baseline, f"cycle {cycle}: {server.account()}"
+        if cycle % 20 == 0:
+            match.play()
+    grown = server.memory_kib() - memory
+    REPORT.setdefault("churn", {})[stage] = grown
+    assert grown < 1024, f"the server grew by {grown} KiB over {CYCLES - WARM_UP} cycles"
+    assert server.open_files() == files
+    match.check()
+    newcomers_pair_at_once(server, connected=2, games=1)

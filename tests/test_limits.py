@@ -1,0 +1,152 @@
+"""Limits, every stage: no client can make the server hold more for it than a small bound.
+
+  * A client that sends megabytes and never the end marker is cut off once
+    it has sent MAX_MESSAGE_BYTES (64 KiB), and the server's memory stays flat.
+  * A player who stops reading, while the server still has moves to tell it,
+    is cut once MAX_UNSENT_BYTES (64 KiB) wait unsent for it; its opponent is
+    told and goes back to the queue.
+  * A client that floods the server as fast as it can does not starve the
+    other games: their rounds are served while the flood is still arriving.
+Meanwhile another game plays, and afterwards its counts are exact.
+"""
+import statistics
+import time
+
+import pytest
+
+from harness import (REPORT, STAGES, TERMINATOR, Match, WireClient, dumps, newcomers_pair_at_once,
+                     stage_number)
+
+LIMIT = 65536     # MAX_MESSAGE_BYTES and MAX_UNSENT_BYTES in every server.py
+JUNK_MIB = 8      # what each oversized client tries to send
+JUNK_CLIENTS = 5
+FLOOD = 50000     # rounds the flooding client sends in one go
+
+
+def echo_of_size(size):
+    """An echo message that takes exactly `size` bytes, end marker excluded."""
+    text = "x" * (size - len(dumps({"action": "echo", "text": ""})))
+    while len(dumps({"action": "echo", "text": text})) > size:  # the length's digits grow too
+        text = text[:-1]
+    raw = dumps({"action": "echo", "text": text})
+    assert len(raw) == size
+    return raw
+
+
+@pytest.fixture
+def with_a_game(start_server):
+    """with_a_game(stage) -> (its server, a Match in play that must not notice the test)."""
+    def start(stage):
+        server = start_server(stage)
+        return server, Match(server)
+    return start
+
+
+def back_to_one_game(server, match):
+    """The other game's counts are exact, the queue is clean, and the account says so."""
+    match.check()
+    queue = {"waiting": 0, "games": 1} if stage_number(server.stage) >= 2 else {}
+    server.wait_for_account(connected=2, **queue)
+    newcomers_pair_at_once(server, connected=2, games=1)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_message_of_the_limit_is_served_and_one_byte_more_is_cut(stage, with_a_game):
+    server, match = with_a_game(stage)
+    longest, too_long = WireClient(server), WireClient(server)
+    longest.send_bytes(echo_of_size(LIMIT) + TERMINATOR)
+    assert len(longest.wait_for("echo")["text"]) > 60000
+    too_long.send_bytes(echo_of_size(LIMIT + 1) + TERMINATOR)
+    too_long.wait_closed()
+    too_long.wait_logged(f"sent {LIMIT} bytes and no end marker; closing its connection")
+    longest.close()
+    match.play()
+    back_to_one_game(server, match)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_megabytes_without_an_end_marker_are_cut_off_and_memory_stays_flat(stage, with_a_game):
+    server, match = with_a_game(stage)
+    match.play()
+    before = server.memory_kib()
+    chunk = b"x" * (1 << 20)
+    for _ in range(JUNK_CLIENTS):
+        junk = WireClient(server)
+        try:
+            for _ in range(JUNK_MIB):
+                junk.send_bytes(chunk)
+        except OSError:
+            pass  # the server hung up while the junk was still going: as it should
+        junk.wait_closed()
+        junk.wait_logged(f"sent {LIMIT} bytes and no end marker; closing its connection")
+        match.play()
+    grown = server.memory_kib() - before
+    REPORT.setdefault("junk", {})[stage] = grown
+    assert grown < 1024, f"the server grew by {grown} KiB after {JUNK_CLIENTS} x {JUNK_MIB} MiB of junk"
+    back_to_one_game(server, match)
+
+
+def flood_until_cut(moving, stalled):
+    """The mover sends moves until the server cuts the stalled player; returns how many."""
+    sent = 0
+    while not stalled.logged(f"left {LIMIT} bytes unread"):
+        assert sent < 1_000_000, "a million moves, and the stalled player is still being sent them"
+        try:
+            moving.players[0].send_bytes(moving.batch(1000))
+        except OSError:
+            break  # the stalled one was the mover, and the server has hung up on it
+        sent += 1000
+    return sent
+
+
+@pytest.mark.parametrize("stage, who", [("stage4_relay", "opponent"), ("stage4_relay", "mover"),
+                                        ("stage5_optimized", "opponent")])
+def test_a_player_who_stops_reading_is_cut_and_the_opponent_requeued(stage, who, with_a_game):
+    server, match = with_a_game(stage)
+    moving = Match(server)
+    mover, opponent = moving.players
+    stalled, survivor = (opponent, mover) if who == "opponent" else (mover, opponent)
+    stalled.stall()  # a frozen window: the server's messages pile up unread
+    moves = flood_until_cut(moving, stalled)
+    REPORT.setdefault("stalled", {})[stage, who] = moves
+    stalled.wait_logged(f"left {LIMIT} bytes unread; closing its connection")
+    assert survivor.wait_for("opponentleft")
+    assert survivor.wait_for("waiting")  # back in the queue, for the next newcomer
+    server.wait_for_account(connected=3, waiting=1, games=1)
+    match.play()
+    survivor.close()
+    back_to_one_game(server, match)
+
+
+def test_stage5_owes_a_mover_nothing_so_one_that_never_reads_stays(with_a_game):
+    server, match = with_a_game("stage5_optimized")
+    moving = Match(server)
+    moving.players[0].stall()  # sends, never reads: stage 5 sends it nothing anyway
+    moving.flood(FLOOD).join()
+    moving.players[1].wait_for("position", FLOOD)
+    moving.players[1].echo("sync")
+    assert moving.players[1].count("position") == FLOOD  # every move told to the opponent
+    assert "unread" not in server.out.text()
+    match.play()
+    moving.close()
+    back_to_one_game(server, match)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_flood_does_not_starve_the_other_games(stage, with_a_game):
+    server, match = with_a_game(stage)
+    flooding = Match(server)
+    told = flooding.players[1] if stage_number(stage) >= 4 else flooding.players[0]
+    sender = flooding.flood(FLOOD)
+    latencies = []
+    for _ in range(30):  # the other game plays on, a round at a time
+        started = time.perf_counter()
+        match.play()
+        latencies.append((time.perf_counter() - started) * 1000)
+    heard = told.count(flooding.reply)
+    assert heard < FLOOD, "the flood was over before the other game had played: nothing was tested"
+    sender.join()
+    flooding.check()  # and the flood itself was served in full, once each
+    REPORT.setdefault("flood", {})[stage] = (statistics.median(latencies), max(latencies), heard)
+    flooding.close()
+    back_to_one_game(server, match)
