@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from harness import HEADLESS, REPORT, GameProcess, RawClient, ServerProcess, stage_number
+from harness import HEADLESS, REPORT, GameProcess, ProxyProcess, RawClient, ServerProcess, stage_number
 
 os.environ.update(HEADLESS)  # no window, no sound, on any machine
 
@@ -22,6 +22,22 @@ def start_server():
         code = server.stop()
         assert code == 0, f"{server.stage} server exited with {code}:\n{server.err.text()}"
         assert "Traceback" not in server.err.text(), server.err.text()
+
+
+@pytest.fixture
+def start_proxy():
+    """start_proxy(server, delay, jitter=0) -> a running ProxyProcess; each must stop cleanly."""
+    proxies = []
+
+    def start(server, delay, jitter=0):
+        proxies.append(ProxyProcess(server, delay, jitter))
+        return proxies[-1]
+
+    yield start
+    for proxy in proxies:
+        assert proxy.stop() == 0, proxy.err.text()
+        assert "Traceback" not in proxy.err.text(), proxy.err.text()
+        proxy.out.wait_for("lag proxy stopped")
 
 
 @pytest.fixture
@@ -114,7 +130,8 @@ def pytest_terminal_summary(terminalreporter):
         ("junk", "server memory grown after 5 clients sent 8 MiB each with no end marker (KiB)"),
         ("churn", "server memory grown over 1800 comings and goings, after 200 to warm up (KiB)"),
         ("stalled", "moves sent before the server cut a player who stopped reading"),
-        ("flood", "the other game's round under a 50000-round flood: median, worst (ms), flood heard")]]
+        ("flood", "the other game's round under a 50000-round flood: median, worst (ms), flood heard"),
+        ("lag", "through tools/lagproxy.py: echo round trip median, min, max; or own move, opponent (ms)")]]
     for figures, title in limits:
         if figures:
             terminalreporter.section(title)
@@ -122,4 +139,4 @@ def pytest_terminal_summary(terminalreporter):
                 name = " ".join(key) if isinstance(key, tuple) else key
                 shown = " ".join(f"{v:.2f}" if isinstance(v, float) else str(v) for v in
                                  (value if isinstance(value, tuple) else (value,)))
-                write(f"{name:<26}{shown}")
+                write(f"{name:<34}{shown}")

@@ -82,7 +82,10 @@ def main():
     game = stage.Game("127.0.0.1", port)
     clock = pygame.time.Clock()
 
+    times = {"frame_started": None}  # on the clock all processes share: CLOCK_MONOTONIC
+
     def frame(events=()):
+        times["frame_started"] = time.monotonic()
         for event in events:
             game.handle_event(event)
         game.update()
@@ -92,6 +95,7 @@ def main():
 
     def snapshot():
         shown = {name: getattr(game, name, None) for name in SNAPSHOT}
+        shown["clock"] = {"now": time.monotonic(), **times}
         shown["wire"] = {"sent": wire.sent, "received": len(wire.received_actions),
                          "sent_bytes": wire.sent_bytes, "actions": wire.received_actions,
                          "sent_actions": wire.sent_actions, "address": wire.address()}

@@ -5,6 +5,7 @@
   * RawClient is a PodSixNet EndPoint in this process, for protocol-level tests.
   * WireClient speaks PodSixNet's wire format on a plain blocking socket, with
     a reading thread: for clients that flood, stall, or vanish with a reset.
+  * ProxyProcess puts tools/lagproxy.py between clients and a server.
   * GameProcess runs a stage's game.py Game class in its own process (PodSixNet's
     client connection is a module-level singleton, so one game per process),
     driven by tests/game_driver.py.
@@ -180,6 +181,25 @@ class ServerProcess:
         """SIGTERM, like a teacher's `kill`; returns the exit code."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(TIMEOUT)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+
+
+class ProxyProcess:
+    """tools/lagproxy.py in front of a server: every byte `delay` ms late each way."""
+
+    def __init__(self, server, delay, jitter=0):
+        self.proc = launch(ROOT / "tools" / "lagproxy.py", "--listen", 0, "--server",
+                           f"127.0.0.1:{server.port}", "--delay", delay, "--jitter", jitter)
+        self.out, self.err = Reader(self.proc.stdout), Reader(self.proc.stderr)
+        self.port = int(self.out.wait_for(r"lag proxy on [\d.]+:(\d+)").group(1))
+
+    def stop(self):
+        """SIGTERM; returns the exit code."""
+        self.proc.send_signal(signal.SIGTERM)
         try:
             return self.proc.wait(TIMEOUT)
         finally:

@@ -83,13 +83,16 @@ async def relay(client_reader, client_writer, server_address, delay, jitter):
     pipes = [DelayedPipe(client_reader, server_writer, delay, jitter),
              DelayedPipe(server_reader, client_writer, delay, jitter)]
     tasks = [asyncio.ensure_future(job) for pipe in pipes for job in (pipe.read(), pipe.write())]
-    # Either side closing ends both: wait for the first pipe to deliver all it holds.
-    done, pending = await asyncio.wait(tasks[1::2], return_when=asyncio.FIRST_COMPLETED)
-    for task in tasks:
-        task.cancel()
-    for writer in (client_writer, server_writer):
-        writer.close()
-    log(f"{name} closed")
+    try:  # either side closing ends both: wait for the first pipe to deliver all it holds
+        await asyncio.wait(tasks[1::2], return_when=asyncio.FIRST_COMPLETED)
+        log(f"{name} closed")
+    except asyncio.CancelledError:
+        pass  # the proxy is stopping
+    finally:
+        for task in tasks:
+            task.cancel()
+        for writer in (client_writer, server_writer):
+            writer.close()
 
 
 def address(text):
@@ -102,10 +105,14 @@ async def serve(args):
         lambda reader, writer: relay(reader, writer, args.server, args.delay, args.jitter),
         args.listen[0], args.listen[1])
     host, port = server.sockets[0].getsockname()[:2]
+    stopping = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):  # `kill` stops it as Ctrl+C does
+        asyncio.get_running_loop().add_signal_handler(signum, stopping.set)
     log(f"lag proxy on {host}:{port} -> {args.server[0]}:{args.server[1]}, "
         f"{args.delay:g} ms each way (jitter {args.jitter:g} ms) (Ctrl+C stops it)")
-    async with server:
-        await server.serve_forever()
+    await stopping.wait()
+    server.close()
+    log("lag proxy stopped")
 
 
 def main():
@@ -119,7 +126,6 @@ def main():
     args = parser.parse_args()
     if args.jitter > args.delay:
         parser.error("--jitter cannot be more than --delay: a byte cannot arrive before it is sent")
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` stops it like Ctrl+C
     try:
         asyncio.run(serve(args))
     except OSError as error:
@@ -129,7 +135,7 @@ def main():
             log(f"Cannot listen on {args.listen[0]}:{args.listen[1]}: {error.strerror or error}.", sys.stderr)
         return 1
     except KeyboardInterrupt:
-        log("lag proxy stopped")
+        log("lag proxy stopped")  # Ctrl+C before it was listening
     return 0
 
 
