@@ -197,14 +197,7 @@ class ProxyProcess:
         self.out, self.err = Reader(self.proc.stdout), Reader(self.proc.stderr)
         self.port = int(self.out.wait_for(r"lag proxy on [\d.]+:(\d+)").group(1))
 
-    def stop(self):
-        """SIGTERM; returns the exit code."""
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(TIMEOUT)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
+    stop = ServerProcess.stop  # SIGTERM; returns the exit code
 
 
 class RawClient(EndPoint):
