@@ -7,6 +7,9 @@ What this stage teaches:
     the channel's Network_<action> method: "echo" runs Network_echo.
   * Channel.Send() only queues a message. The server loop hands it to the
     socket, then sleeps until some socket has something to do.
+  * One client must never hurt the others: the server reads a little from
+    each in turn (READ_BYTES), and closes a client that sends a message too
+    long (MAX_MESSAGE_BYTES) or leaves too much unread (MAX_UNSENT_BYTES).
 
 Run it from the repo root, and stop it with Ctrl+C:
     python stage1_echo/server.py [--host HOST] [--port PORT]
