@@ -15,8 +15,11 @@ Run it from the repo root, and stop it with Ctrl+C:
 """
 import argparse
 import errno
+import select
 import signal
+import socket
 import sys
+import time
 import traceback
 import warnings
 
@@ -38,6 +41,7 @@ MAX_PLAYERS = 1000          # many systems let a process open only 1024 files (-
 READ_BYTES = 4096           # the most read from one client per turn: none can hog the loop
 MAX_MESSAGE_BYTES = 65536   # a message this long is junk (the game's are under 200 bytes)
 MAX_UNSENT_BYTES = 65536    # a client this far behind has stopped reading
+SELECT_LIMIT = 512          # the sockets select() can watch on Windows, which has no poll()
 
 
 def log(line, file=sys.stdout):
@@ -63,6 +67,7 @@ class PlayerChannel(Channel):
     def __init__(self, *args, **kwargs):
         Channel.__init__(self, *args, **kwargs)
         self.name = "%s:%d" % self.addr[:2]  # the client's address, for the log
+        self.unlogged_drops, self.quiet_until = 0, 0.0  # see drop()
         self.game = None  # the Game this player waits in or plays
 
     def collect_incoming_data(self, data):
@@ -101,7 +106,15 @@ class PlayerChannel(Channel):
             handler(message)
 
     def drop(self, message, reason):
-        log(f"{self.name} sent {short(message)}: {reason}; dropped")
+        # One line for a dropped message, then at most one a second with a count,
+        # so that a client flooding bad messages cannot flood the console too.
+        now = time.monotonic()
+        if now < self.quiet_until:
+            self.unlogged_drops += 1
+            return
+        more = f" (and {self.unlogged_drops} more not shown)" if self.unlogged_drops else ""
+        log(f"{self.name} sent {short(message)}: {reason}; dropped{more}")
+        self.unlogged_drops, self.quiet_until = 0, now + 1
 
     def Network_echo(self, message):
         text = message.get("text")
@@ -160,6 +173,8 @@ class GameServer(Server):
         if channel not in self.channels:
             return  # already handled
         self.channels.remove(channel)  # PodSixNet never forgets a channel itself
+        if channel.unlogged_drops:  # what drop() had not shown yet
+            log(f"{channel.name} had {channel.unlogged_drops} more messages dropped, not shown")
         game, channel.game = channel.game, None
         if game is self.waiting_game:
             self.waiting_game = None  # so nobody is ever paired with a player who has gone
@@ -190,7 +205,19 @@ class GameServer(Server):
             # and sleep(0.0001) keeps a core busy while nobody plays. poll2 waits
             # until a socket is ready, for as long as that takes, and unlike
             # select() it can watch more than 1024 sockets.
-            asyncore.poll2(None, self._map)
+            if hasattr(select, "poll"):
+                asyncore.poll2(None, self._map)
+            else:  # Windows: select(), and a second at most, or Ctrl+C waits for a player
+                asyncore.poll(1.0, self._map)
+
+    def set_reuse_addr(self):
+        # PodSixNet calls this before it binds the port. On Windows, SO_REUSEADDR
+        # lets a second server bind a port in use without an error, so ask there
+        # for the port alone, and the second server hears "already in use".
+        if hasattr(socket, "SO_EXCLUSIVEADDRUSE"):
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
+        else:
+            Server.set_reuse_addr(self)
 
 
 def stop(signum, frame):
@@ -216,6 +243,10 @@ def main():
             log(f"Cannot listen on {args.host}:{args.port}: {error.strerror or error}.", sys.stderr)
         return 1
     server.max_players = args.max_players
+    if not hasattr(select, "poll") and server.max_players >= SELECT_LIMIT:
+        server.max_players = SELECT_LIMIT - 1  # its players' sockets, and the one it listens on
+        log(f"This system has no poll(), and select() watches at most {SELECT_LIMIT} sockets, "
+            f"so this server takes at most {server.max_players} players.")
     host, port = server.socket.getsockname()[:2]
     signal.signal(signal.SIGTERM, stop)
     try:

@@ -9,12 +9,19 @@ os.environ.update(HEADLESS)  # no window, no sound, on any machine
 
 
 @pytest.fixture
-def start_server():
+def as_windows():
+    """Whether servers run as on Windows (no poll(), select() of 512 sockets). No,
+    unless a test module marks itself POSIX_AND_WINDOWS, which runs it both ways."""
+    return False
+
+
+@pytest.fixture
+def start_server(as_windows):
     """start_server(stage) -> a running ServerProcess; each must stop cleanly afterwards."""
     servers = []
 
     def start(stage, *args, **options):
-        servers.append(ServerProcess(stage, *args, **options))
+        servers.append(ServerProcess(stage, *args, as_windows=as_windows, **options))
         return servers[-1]
 
     yield start
@@ -131,6 +138,7 @@ def pytest_terminal_summary(terminalreporter):
         ("churn", "server memory grown over 1800 comings and goings, after 200 to warm up (KiB)"),
         ("stalled", "moves sent before the server cut a player who stopped reading"),
         ("flood", "the other game's round under a 50000-round flood: median, worst (ms), flood heard"),
+        ("drops", "a flood of messages the server drops: messages, log lines, seconds"),
         ("lag", "through tools/lagproxy.py: echo round trip median, min, max; or own move, opponent (ms)")]]
     for figures, title in limits:
         if figures:

@@ -25,7 +25,10 @@ import sys
 import threading
 import time
 import warnings
+from collections import defaultdict
 from pathlib import Path
+
+import pytest
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -40,6 +43,13 @@ TIMEOUT = 10.0  # seconds any single wait may take before the test fails
 REPORT = {}     # figures the tests measured, printed at the end of the run (conftest.py)
 MOVE_REPLY = {4: "positions", 5: "position"}  # stage: what the server sends after a move
 TERMINATOR = b"\0---\0"  # PodSixNet's end-of-message marker
+ACCOUNT_LINE = re.compile(r" (joined|left) \(")  # the lines that carry the server's account
+DROPPED = r"sent .*; dropped( \(and \d+ more not shown\))?$"  # a drop line about a client
+DROPS_NOT_SHOWN = r"had \d+ more messages dropped, not shown$"  # its last count, as it leaves
+# Test modules that must also pass as a server on Windows runs them set this mark:
+# each test then runs twice, its servers waiting with poll() and with Windows' select().
+POSIX_AND_WINDOWS = pytest.mark.parametrize("as_windows", [False, True], ids=["poll", "windows"])
+WINDOWS_MAX_PLAYERS = 511  # SELECT_LIMIT - 1 in every server.py: 512 sockets, one of them listening
 HEADLESS = {"SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy",
             "PYGAME_HIDE_SUPPORT_PROMPT": "1", "PYTHONUNBUFFERED": "1"}
 
@@ -96,17 +106,30 @@ def finish(proc, timeout=TIMEOUT):
 
 
 class Reader:
-    """Collects the lines a subprocess writes to one pipe, in a thread."""
+    """Collects the lines a subprocess writes to one pipe, in a thread.
+
+    It also files each line under the client it names first (the server's log
+    lines start with the client's address), and keeps the server's last account,
+    so that no wait reads the whole output again for each new line: a server
+    that logs a lot must not make the tests slow down as they go.
+    """
 
     def __init__(self, pipe):
         self.lines = []
+        self.about = defaultdict(list)  # "127.0.0.1:50412" -> the lines that start with it
+        self.account = {}               # from the last join or leave line
         self._changed = threading.Condition()
         threading.Thread(target=self._read, args=(pipe,), daemon=True).start()
 
     def _read(self, pipe):
         for line in pipe:
+            line = line.rstrip("\n")
             with self._changed:
-                self.lines.append(line.rstrip("\n"))
+                self.lines.append(line)
+                self.about[line.split(" ", 1)[0].rstrip(":")].append(line)
+                if ACCOUNT_LINE.search(line):
+                    self.account = {key: int(number) for key, number in
+                                    re.findall(r"(\w+) (\d+)", line.split("(")[-1])}
                 self._changed.notify_all()
 
     def wait(self, found, what, timeout=TIMEOUT):
@@ -123,8 +146,12 @@ class Reader:
 
     def wait_for(self, pattern, timeout=TIMEOUT, after=0):
         """The first match of regex `pattern` in a line numbered `after` or later."""
+        seen = [after]  # each line is searched once, however long the wait
+
         def first_match(lines):
-            return next(filter(None, (re.search(pattern, line) for line in lines[after:])), None)
+            found = next(filter(None, (re.search(pattern, line) for line in lines[seen[0]:])), None)
+            seen[0] = len(lines)
+            return found
         return self.wait(first_match, f"a line matching {pattern!r}", timeout)
 
     def text(self):
@@ -132,36 +159,37 @@ class Reader:
             return "\n".join(self.lines)
 
 
+def server_command(stage, counted=False, as_windows=False, file_limit=None):
+    """What to run for a stage's server.py, under tests/server_runner.py if options say so."""
+    options = ["--counted"] * counted + ["--as-windows"] * as_windows
+    options += ["--file-limit", file_limit] if file_limit else []
+    if not options:
+        return [ROOT / stage / "server.py"]
+    return [ROOT / "tests" / "server_runner.py", stage, *options, "--"]
+
+
 class ServerProcess:
     """A stage's real server.py, listening on a free loopback port.
 
-    With counted=True it runs under tests/counting_server.py, which counts the
-    messages the server sends and reports them when it stops (sent_counts()).
-    With file_limit=N it may open only N files, like a laptop's default 1024.
+    The options run it under tests/server_runner.py: counted=True counts the
+    messages it sends and reports them when it stops (sent_counts());
+    as_windows=True gives it Windows' select() and socket options; file_limit=N
+    lets it open only N files, like a laptop's default 1024.
     """
 
-    def __init__(self, stage, *args, counted=False, file_limit=None):
+    def __init__(self, stage, *args, port=0, **options):
         self.stage = stage
-        script = [ROOT / "tests" / "counting_server.py", stage] if counted else [ROOT / stage / "server.py"]
-        if file_limit:
-            script = ["-c", "import resource, runpy, sys; "
-                      f"resource.setrlimit(resource.RLIMIT_NOFILE, ({file_limit}, {file_limit})); "
-                      f"sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')",
-                      *script]
-        self.proc = launch(*script, "--port", 0, *args)
+        self.proc = launch(*server_command(stage, **options), "--port", port, *args)
         self.out, self.err = Reader(self.proc.stdout), Reader(self.proc.stderr)
         self.port = int(self.out.wait_for(r"listening on [\d.]+:(\d+)").group(1))
 
-    def account(self, lines=None):
+    def account(self):
         """The server's own account, from the last join or leave line it logged."""
-        if lines is None:
-            with self.out._changed:
-                lines = list(self.out.lines)
-        last = next((line for line in reversed(lines) if re.search(r" (joined|left) \(", line)), "")
-        return {key: int(number) for key, number in re.findall(r"(\w+) (\d+)", last.split("(")[-1])}
+        with self.out._changed:
+            return dict(self.out.account)
 
     def wait_for_account(self, **expected):
-        self.out.wait(lambda lines: all(self.account(lines).get(k) == v for k, v in expected.items()),
+        self.out.wait(lambda lines: all(self.out.account.get(k) == v for k, v in expected.items()),
                       f"the server to log {expected}")
 
     def memory_kib(self):
@@ -251,11 +279,14 @@ class WireClient:
     """
 
     def __init__(self, server):
-        self.server, self.first_line = server, len(server.out.lines)  # its log lines come after
+        self.server = server
         self.sock = socket.socket()
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms waits for an ACK
-        self.sock.connect(("127.0.0.1", server.port))
+        self.sock.bind(("127.0.0.1", 0))  # so that we know our name before the server can log it
         self.name = "%s:%d" % self.sock.getsockname()[:2]  # as the server's log names it
+        with server.out._changed:  # its log lines come after these (a port can be used again)
+            self.first_line = len(server.out.about[self.name])
+        self.sock.connect(("127.0.0.1", server.port))
         self.inbox, self.closed, self._hung_up = [], False, False
         self._reading, self._changed = threading.Event(), threading.Condition()
         self._reading.set()
@@ -305,7 +336,21 @@ class WireClient:
     def logged(self, pattern):
         """The server's log lines about this client that match regex `pattern`."""
         found = re.compile(re.escape(self.name) + " " + pattern)
-        return [line for line in list(self.server.out.lines)[self.first_line:] if found.search(line)]
+        with self.server.out._changed:
+            return [line for line in self.server.out.about[self.name][self.first_line:] if found.search(line)]
+
+    def drops_logged(self):
+        """How many of this client's messages the server's log says it dropped.
+
+        The server logs the first drop, then at most one line a second that
+        adds how many it did not show, and the rest when the client leaves."""
+        total = 0
+        for line in self.logged(DROPPED):
+            more = re.search(r"\(and (\d+) more not shown\)$", line)
+            total += 1 + (int(more.group(1)) if more else 0)
+        for line in self.logged(DROPS_NOT_SHOWN):
+            total += int(re.search(r"had (\d+) more", line).group(1))
+        return total
 
     def wait_logged(self, pattern, count=1):
         """Wait for the server to log `count` lines about this client matching `pattern`."""

@@ -6,7 +6,9 @@ connection; its opponent is told, and the queue stays clean.
 """
 import pytest
 
-from harness import MOVE_REPLY, STAGES, TERMINATOR, stage_number, stages_from
+from harness import MOVE_REPLY, POSIX_AND_WINDOWS, STAGES, TERMINATOR, stage_number, stages_from
+
+pytestmark = POSIX_AND_WINDOWS  # every test here runs with the servers as on Windows too
 
 WRONG_MESSAGES = {
     "a number": 42,

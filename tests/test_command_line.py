@@ -3,7 +3,7 @@ import socket
 
 import pytest
 
-from harness import ROOT, STAGES, TIMEOUT, finish, launch
+from harness import ROOT, STAGES, TIMEOUT, finish, launch, server_command
 
 
 def free_port():
@@ -18,10 +18,13 @@ def one_clear_line(text):
     return text.strip()
 
 
+@pytest.mark.parametrize("as_windows", [False, True], ids=["posix", "windows"])
 @pytest.mark.parametrize("stage", STAGES)
-def test_port_in_use_says_so_and_exits_1(stage, start_server):
+def test_port_in_use_says_so_and_exits_1(stage, as_windows, start_server):
+    # As on Windows, SO_REUSEADDR would let the second server share the port in
+    # silence: each server asks for SO_EXCLUSIVEADDRUSE there instead.
     server = start_server(stage)
-    code, out, err = finish(launch(f"{stage}/server.py", "--port", server.port))
+    code, out, err = finish(launch(*server_command(stage, as_windows=as_windows), "--port", server.port))
     line = one_clear_line(err)
     assert code == 1 and out == ""
     assert f"Port {server.port} is already in use" in line and "--port" in line

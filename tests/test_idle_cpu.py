@@ -4,7 +4,9 @@ import time
 
 import pytest
 
-from harness import REPORT, STAGES
+from harness import POSIX_AND_WINDOWS, REPORT, STAGES
+
+pytestmark = POSIX_AND_WINDOWS  # every test here runs with the servers as on Windows too
 
 WINDOW = 1.0  # seconds of idle time measured: a measurement window, not a wait
 

@@ -7,6 +7,8 @@
     told and goes back to the queue.
   * A client that floods the server as fast as it can does not starve the
     other games: their rounds are served while the flood is still arriving.
+  * A flood of messages the server drops does not flood its console either:
+    it logs the first, then at most one line a second with a count.
 Meanwhile another game plays, and afterwards its counts are exact.
 """
 import statistics
@@ -14,8 +16,8 @@ import time
 
 import pytest
 
-from harness import (REPORT, STAGES, TERMINATOR, Match, WireClient, dumps, newcomers_pair_at_once,
-                     stage_number)
+from harness import (DROPPED, REPORT, STAGES, TERMINATOR, Match, WireClient, dumps, encode,
+                     newcomers_pair_at_once, stage_number, wait_until)
 
 LIMIT = 65536     # MAX_MESSAGE_BYTES and MAX_UNSENT_BYTES in every server.py
 JUNK_MIB = 8      # what each oversized client tries to send
@@ -86,16 +88,33 @@ def test_megabytes_without_an_end_marker_are_cut_off_and_memory_stays_flat(stage
     back_to_one_game(server, match)
 
 
-def flood_until_cut(moving, stalled):
-    """The mover sends moves until the server cuts the stalled player; returns how many."""
-    sent = 0
-    while not stalled.logged(f"left {LIMIT} bytes unread"):
+def flood_until_cut(moving, stalled, survivor):
+    """The mover sends moves until the server cuts the stalled player; returns how many.
+
+    It sends them a thousand at a time, and waits for the survivor to hear of
+    each batch before it sends the one after next. So at most two batches are
+    on their way when the cut comes: the server is never left with a backlog
+    that takes a slower machine longer to read than a test may wait.
+    """
+    mover, batch, sent = moving.players[0], 1000, 0
+
+    def cut():
+        return stalled.logged(f"left {LIMIT} bytes unread")
+
+    def batches_heard():  # an echo ends each batch; a stalled mover's opponent counts its moves
+        if survivor is mover:
+            return mover.count("echo")
+        return survivor.count(moving.reply) // batch
+
+    while not cut():
         assert sent < 1_000_000, "a million moves, and the stalled player is still being sent them"
         try:
-            moving.players[0].send_bytes(moving.batch(1000))
+            mover.send_bytes(moving.batch(batch) + encode({"action": "echo", "text": "batch"}))
         except OSError:
             break  # the stalled one was the mover, and the server has hung up on it
-        sent += 1000
+        sent += batch
+        wait_until(lambda: batches_heard() >= sent // batch - 1 or cut(),
+                   f"the survivor to hear of batch {sent // batch - 1}")
     return sent
 
 
@@ -107,7 +126,7 @@ def test_a_player_who_stops_reading_is_cut_and_the_opponent_requeued(stage, who,
     mover, opponent = moving.players
     stalled, survivor = (opponent, mover) if who == "opponent" else (mover, opponent)
     stalled.stall()  # a frozen window: the server's messages pile up unread
-    moves = flood_until_cut(moving, stalled)
+    moves = flood_until_cut(moving, stalled, survivor)
     REPORT.setdefault("stalled", {})[stage, who] = moves
     stalled.wait_logged(f"left {LIMIT} bytes unread; closing its connection")
     assert survivor.wait_for("opponentleft")
@@ -149,4 +168,22 @@ def test_a_flood_does_not_starve_the_other_games(stage, with_a_game):
     flooding.check()  # and the flood itself was served in full, once each
     REPORT.setdefault("flood", {})[stage] = (statistics.median(latencies), max(latencies), heard)
     flooding.close()
+    back_to_one_game(server, match)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_flood_of_dropped_messages_is_counted_not_logged_line_by_line(stage, with_a_game):
+    server, match = with_a_game(stage)
+    flooder = WireClient(server)
+    started = time.monotonic()
+    flooder.send_bytes(encode({"action": "teleport"}) * FLOOD)  # an action no stage has
+    flooder.echo("after the flood")  # every one of them has been handled
+    seconds = time.monotonic() - started
+    lines = len(flooder.logged(DROPPED))
+    assert 1 <= lines <= 2 + seconds, f"{lines} lines in {seconds:.1f} s: more than one a second"
+    match.play()
+    flooder.close()
+    flooder.wait_logged(r"left \(")
+    assert flooder.drops_logged() == FLOOD  # the rest were counted as it left
+    REPORT.setdefault("drops", {})[stage] = (FLOOD, lines, round(seconds, 2))
     back_to_one_game(server, match)

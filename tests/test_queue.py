@@ -1,7 +1,9 @@
 """The queue, from stage 2 on: newcomers are paired, and nobody is paired with a player who has gone."""
 import pytest
 
-from harness import stages_from
+from harness import POSIX_AND_WINDOWS, stages_from
+
+pytestmark = POSIX_AND_WINDOWS  # every test here runs with the servers as on Windows too
 
 
 @pytest.mark.parametrize("stage", stages_from(2))

@@ -4,12 +4,14 @@ Stage 4 tells both players of every move ("positions"). Stage 5 tells only the
 opponent ("position") and lets the mover move itself. The same scripted match
 runs on each stage: two real game.py processes, driven by arrow keys, against
 the real server.py. The counts are taken where the messages travel: in the
-server's Channel.Send (tests/counting_server.py) and on each game's connection
+server's Channel.Send (tests/server_runner.py --counted) and on each game's connection
 (tests/game_driver.py). Nothing is computed from a formula.
 """
 import pytest
 
-from harness import MOVE_REPLY, REPORT, stage_number, stages_from
+from harness import MOVE_REPLY, POSIX_AND_WINDOWS, REPORT, stage_number, stages_from
+
+pytestmark = POSIX_AND_WINDOWS  # every test here runs with the servers as on Windows too
 
 TOLD_PER_MOVE = {4: 2, 5: 1}  # stage: how many players the server tells of each move
 SOLO_FRAMES = 20  # frames in which only player 0 holds an arrow key

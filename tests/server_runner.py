@@ -1,0 +1,102 @@
+"""Runs a stage's real server.py, unchanged, with what a test needs around it.
+
+    python tests/server_runner.py STAGE_DIR [--counted] [--as-windows] [--file-limit N] -- [server.py's options]
+
+  --counted      Wraps PodSixNet's Channel.Send in this process. When the server
+                 stops, it prints one last line, "sent: {json}": for each client
+                 (by address) the messages and bytes sent to it per action, and
+                 each game's positions as the server holds them.
+  --as-windows   The parts of Windows a server meets, on this machine:
+                   * select has no poll();
+                   * select() takes at most 512 sockets in each list, and raises
+                     "ValueError: too many file descriptors in select()" past that;
+                   * SO_REUSEADDR lets a second socket bind a port that another
+                     already listens on (here by way of Linux's SO_REUSEPORT),
+                     and SO_EXCLUSIVEADDRUSE exists to refuse that.
+  --file-limit N The process may open only N files, like a laptop's default 1024.
+"""
+import argparse
+import atexit
+import json
+import runpy
+import select
+import socket
+import sys
+import warnings
+from collections import Counter, defaultdict
+
+WINDOWS_FD_SETSIZE = 512          # as CPython is built for Windows
+SO_EXCLUSIVEADDRUSE = ~socket.SO_REUSEADDR  # Windows' value for it: -5
+
+
+def count_what_is_sent():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from PodSixNet.Channel import Channel
+
+    messages, sizes = defaultdict(Counter), defaultdict(Counter)
+    games = {}  # gameID -> the server's own Game object
+    send = Channel.Send
+
+    def counted_send(channel, message):
+        size = send(channel, message)  # PodSixNet returns the bytes it queued
+        to = getattr(channel, "name", "?")
+        messages[to][message.get("action")] += 1
+        sizes[to][message.get("action")] += size
+        game = getattr(channel, "game", None)
+        if hasattr(game, "id"):
+            games[game.id] = game
+        return size
+
+    def report():
+        positions = {game_id: game.positions for game_id, game in games.items()}
+        print("sent: " + json.dumps({"messages": messages, "bytes": sizes, "positions": positions}),
+              flush=True)
+
+    Channel.Send = counted_send
+    atexit.register(report)
+
+
+def act_as_windows():
+    del select.poll
+    real_select = select.select
+
+    def windows_select(readable, writable, exceptional, *timeout):
+        if max(len(readable), len(writable), len(exceptional)) > WINDOWS_FD_SETSIZE:
+            raise ValueError("too many file descriptors in select()")
+        return real_select(readable, writable, exceptional, *timeout)
+
+    select.select = windows_select
+    real_setsockopt = socket.socket.setsockopt
+
+    def windows_setsockopt(sock, level, option, *value):
+        if level == socket.SOL_SOCKET and option == SO_EXCLUSIVEADDRUSE:
+            return None  # Linux's own default: nobody else may bind the port
+        if level == socket.SOL_SOCKET and option == socket.SO_REUSEADDR:
+            option = socket.SO_REUSEPORT  # Windows' meaning of SO_REUSEADDR
+        return real_setsockopt(sock, level, option, *value)
+
+    socket.socket.setsockopt = windows_setsockopt
+    socket.SO_EXCLUSIVEADDRUSE = SO_EXCLUSIVEADDRUSE
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("stage")
+    parser.add_argument("--counted", action="store_true")
+    parser.add_argument("--as-windows", action="store_true")
+    parser.add_argument("--file-limit", type=int)
+    args, server_args = parser.parse_known_args()
+    if args.file_limit:
+        import resource
+        resource.setrlimit(resource.RLIMIT_NOFILE, (args.file_limit, args.file_limit))
+    if args.as_windows:
+        act_as_windows()
+    if args.counted:
+        count_what_is_sent()
+    sys.argv = [f"{args.stage}/server.py", *[arg for arg in server_args if arg != "--"]]
+    runpy.run_path(sys.argv[0], run_name="__main__")
+
+
+if __name__ == "__main__":
+    main()
