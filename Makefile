@@ -6,6 +6,9 @@
 #   make diff STAGE=3    what stage 3 adds to stage 2, for both files
 #   make screenshots     regenerate docs/*.png from the real stages, headless
 #   make bench           measure every stage's server: CPU, latency, messages, capacity
+#   make test-pythons    the suite on every supported Python found here, and on classic pygame (nox)
+#   make test-oldest-newest   the suite on the oldest and the newest of those Pythons
+#   make test-debian-sid the suite on Python 3.14, in a Debian sid chroot (root, debootstrap)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -17,7 +20,17 @@ HEADLESS := SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy
 STAGE_DIR = $(wildcard stage$(STAGE)_*)
 PREVIOUS_DIR = $(wildcard stage$(shell expr $(STAGE) - 1 2>/dev/null)_*)
 
-.PHONY: demo test diff screenshots bench clean
+# Pythons for nox: any on PATH, and those pyenv has installed, which it can find by
+# name (python3.9, ...) once their folders are on PATH.
+SUPPORTED := 3.9 3.10 3.11 3.12 3.13 3.14
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null)
+empty :=
+space := $(empty) $(empty)
+NOX_PATH := $(subst $(space),:,$(strip $(wildcard $(PYENV_ROOT)/versions/3.*/bin) $(PATH)))
+FOUND := $(foreach v,$(SUPPORTED),$(if $(shell PATH="$(NOX_PATH)" command -v python$(v)),$(v)))
+MISSING := $(filter-out $(FOUND),$(SUPPORTED))
+
+.PHONY: demo test diff screenshots bench clean test-pythons test-oldest-newest test-debian-sid
 
 demo: $(VENV)/installed
 	$(BIN)/python tools/demo.py $(if $(STAGE),--stage $(STAGE)) --port $(PORT) $(if $(LAG),--lag $(LAG))
@@ -36,10 +49,24 @@ bench: $(VENV)/installed
 screenshots: $(VENV)/installed
 	$(HEADLESS) $(BIN)/python tests/screenshots.py
 
+test-pythons: $(VENV)/nox
+	PATH="$(NOX_PATH)" $(BIN)/nox
+
+test-oldest-newest: $(VENV)/nox
+	@$(foreach v,$(MISSING),echo "Python $(v) is not on this machine: skipped.";)
+	PATH="$(NOX_PATH)" $(BIN)/nox -s tests -p $(firstword $(FOUND)) $(lastword $(FOUND))
+
+test-debian-sid:
+	sh tests/debian_sid.sh
+
+$(VENV)/nox: $(VENV)/installed
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check nox
+	touch $@
+
 $(VENV)/installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
 clean:
-	rm -rf $(VENV) .pytest_cache */__pycache__
+	rm -rf $(VENV) .nox .pytest_cache */__pycache__

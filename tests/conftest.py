@@ -32,12 +32,12 @@ def start_server(as_windows):
 
 
 @pytest.fixture
-def start_proxy():
+def start_proxy(as_windows):
     """start_proxy(server, delay, jitter=0) -> a running ProxyProcess; each must stop cleanly."""
     proxies = []
 
     def start(server, delay, jitter=0):
-        proxies.append(ProxyProcess(server, delay, jitter))
+        proxies.append(ProxyProcess(server, delay, jitter, as_windows))
         return proxies[-1]
 
     yield start
@@ -147,4 +147,4 @@ def pytest_terminal_summary(terminalreporter):
                 name = " ".join(key) if isinstance(key, tuple) else key
                 shown = " ".join(f"{v:.2f}" if isinstance(v, float) else str(v) for v in
                                  (value if isinstance(value, tuple) else (value,)))
-                write(f"{name:<34}{shown}")
+                write(f"{name:<48}{shown}")

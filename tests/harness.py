@@ -87,6 +87,13 @@ def wait_until(condition, what, timeout=TIMEOUT, step=None):
     return True
 
 
+def free_port():
+    """A loopback port that nobody listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # closed again, so nobody listens there
+
+
 def launch(*command):
     """Start `python *command` in the repo root, headless, with its output piped."""
     return subprocess.Popen([sys.executable, *map(str, command)], cwd=ROOT,
@@ -159,19 +166,23 @@ class Reader:
             return "\n".join(self.lines)
 
 
-def server_command(stage, counted=False, as_windows=False, file_limit=None):
-    """What to run for a stage's server.py, under tests/server_runner.py if options say so."""
+def command(script, counted=False, as_windows=False, file_limit=None):
+    """What to run for a script of the kit's, under tests/run_as.py if options say so."""
     options = ["--counted"] * counted + ["--as-windows"] * as_windows
     options += ["--file-limit", file_limit] if file_limit else []
     if not options:
-        return [ROOT / stage / "server.py"]
-    return [ROOT / "tests" / "server_runner.py", stage, *options, "--"]
+        return [ROOT / script]
+    return [ROOT / "tests" / "run_as.py", script, *options, "--"]
+
+
+def server_command(stage, **options):
+    return command(f"{stage}/server.py", **options)
 
 
 class ServerProcess:
     """A stage's real server.py, listening on a free loopback port.
 
-    The options run it under tests/server_runner.py: counted=True counts the
+    The options run it under tests/run_as.py: counted=True counts the
     messages it sends and reports them when it stops (sent_counts());
     as_windows=True gives it Windows' select() and socket options; file_limit=N
     lets it open only N files, like a laptop's default 1024.
@@ -179,6 +190,7 @@ class ServerProcess:
 
     def __init__(self, stage, *args, port=0, **options):
         self.stage = stage
+        self.stop_signal = signal.SIGINT if options.get("as_windows") else signal.SIGTERM
         self.proc = launch(*server_command(stage, **options), "--port", port, *args)
         self.out, self.err = Reader(self.proc.stdout), Reader(self.proc.stderr)
         self.port = int(self.out.wait_for(r"listening on [\d.]+:(\d+)").group(1))
@@ -206,9 +218,9 @@ class ServerProcess:
         return json.loads(self.out.wait_for(r"^sent: (.*)").group(1))
 
     def stop(self):
-        """SIGTERM, like a teacher's `kill`; returns the exit code."""
+        """SIGTERM, like a teacher's `kill` (as on Windows: SIGINT, Ctrl+C); returns the exit code."""
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            self.proc.send_signal(self.stop_signal)
         try:
             return self.proc.wait(TIMEOUT)
         finally:
@@ -219,8 +231,9 @@ class ServerProcess:
 class ProxyProcess:
     """tools/lagproxy.py in front of a server: every byte `delay` ms late each way."""
 
-    def __init__(self, server, delay, jitter=0):
-        self.proc = launch(ROOT / "tools" / "lagproxy.py", "--listen", 0, "--server",
+    def __init__(self, server, delay, jitter=0, as_windows=False):
+        self.stop_signal = signal.SIGINT if as_windows else signal.SIGTERM
+        self.proc = launch(*command("tools/lagproxy.py", as_windows=as_windows), "--listen", 0, "--server",
                            f"127.0.0.1:{server.port}", "--delay", delay, "--jitter", jitter)
         self.out, self.err = Reader(self.proc.stdout), Reader(self.proc.stderr)
         self.port = int(self.out.wait_for(r"lag proxy on [\d.]+:(\d+)").group(1))

@@ -1,15 +1,7 @@
 """Every stage's command line: a student's mistake gets one clear line and an exit code, never a traceback."""
-import socket
-
 import pytest
 
-from harness import ROOT, STAGES, TIMEOUT, finish, launch, server_command
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]  # closed again, so nobody listens there
+from harness import ROOT, STAGES, TIMEOUT, finish, free_port, launch, server_command
 
 
 def one_clear_line(text):

@@ -21,7 +21,7 @@ def test_game_shows_round_trip_and_true_counters(stage, start_server, start_game
     assert shown["state"] != "connecting" and shown["wire"]["actions"].count("echo") == 1
     game.frames(1, keydown=["space"])
     shown = game.until("wire['actions'].count('echo') == 2")
-    assert 0 < shown["round_trip_ms"] < 1000
+    assert shown["round_trip_ms"] > 0
     # The counters the class reads on screen are what really crossed the wire.
     assert shown["sent"] == shown["wire"]["sent"] == 2
     assert shown["received"] == shown["wire"]["received"]

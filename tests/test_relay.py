@@ -4,7 +4,7 @@ Stage 4 tells both players of every move ("positions"). Stage 5 tells only the
 opponent ("position") and lets the mover move itself. The same scripted match
 runs on each stage: two real game.py processes, driven by arrow keys, against
 the real server.py. The counts are taken where the messages travel: in the
-server's Channel.Send (tests/server_runner.py --counted) and on each game's connection
+server's Channel.Send (tests/run_as.py --counted) and on each game's connection
 (tests/game_driver.py). Nothing is computed from a formula.
 """
 import pytest

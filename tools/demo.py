@@ -36,9 +36,11 @@ def main():
     stage = STAGES[args.stage]
     server = subprocess.Popen([sys.executable, f"{stage}/server.py", "--port", str(args.port)],
                               cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    first_line = server.stdout.readline()  # the server says when it is listening
-    print(first_line, end="", flush=True)
-    if "listening" not in first_line:
+    for line in server.stdout:  # show its lines up to the one that says it is listening
+        print(line, end="", flush=True)
+        if "listening" in line:
+            break
+    else:
         return server.wait() or 1  # it has already said why, in one line
     helpers, game_port = [server], args.port
     if args.lag:  # the games talk to the proxy, and the proxy to the server

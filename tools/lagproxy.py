@@ -107,7 +107,10 @@ async def serve(args):
     host, port = server.sockets[0].getsockname()[:2]
     stopping = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):  # `kill` stops it as Ctrl+C does
-        asyncio.get_running_loop().add_signal_handler(signum, stopping.set)
+        try:
+            asyncio.get_running_loop().add_signal_handler(signum, stopping.set)
+        except NotImplementedError:
+            pass  # Windows: Ctrl+C raises KeyboardInterrupt instead, and main() stops there
     log(f"lag proxy on {host}:{port} -> {args.server[0]}:{args.server[1]}, "
         f"{args.delay:g} ms each way (jitter {args.jitter:g} ms) (Ctrl+C stops it)")
     await stopping.wait()
@@ -135,7 +138,7 @@ def main():
             log(f"Cannot listen on {args.listen[0]}:{args.listen[1]}: {error.strerror or error}.", sys.stderr)
         return 1
     except KeyboardInterrupt:
-        log("lag proxy stopped")  # Ctrl+C before it was listening
+        log("lag proxy stopped")  # Ctrl+C before it was listening, or on Windows
     return 0
 
 

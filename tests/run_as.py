@@ -1,6 +1,8 @@
-"""Runs a stage's real server.py, unchanged, with what a test needs around it.
+"""Runs one of the kit's real programs, unchanged, with what a test needs around it.
 
-    python tests/server_runner.py STAGE_DIR [--counted] [--as-windows] [--file-limit N] -- [server.py's options]
+    python tests/run_as.py SCRIPT [--counted] [--as-windows] [--file-limit N] -- [the script's options]
+
+SCRIPT is a stage's server.py, or tools/lagproxy.py.
 
   --counted      Wraps PodSixNet's Channel.Send in this process. When the server
                  stops, it prints one last line, "sent: {json}": for each client
@@ -12,10 +14,12 @@
                      "ValueError: too many file descriptors in select()" past that;
                    * SO_REUSEADDR lets a second socket bind a port that another
                      already listens on (here by way of Linux's SO_REUSEPORT),
-                     and SO_EXCLUSIVEADDRUSE exists to refuse that.
+                     and SO_EXCLUSIVEADDRUSE exists to refuse that;
+                   * asyncio's loop.add_signal_handler() raises NotImplementedError.
   --file-limit N The process may open only N files, like a laptop's default 1024.
 """
 import argparse
+import asyncio
 import atexit
 import json
 import runpy
@@ -79,10 +83,15 @@ def act_as_windows():
     socket.socket.setsockopt = windows_setsockopt
     socket.SO_EXCLUSIVEADDRUSE = SO_EXCLUSIVEADDRUSE
 
+    def no_signal_handlers(loop, signum, callback, *args):
+        raise NotImplementedError  # as Windows' asyncio loops do
+
+    asyncio.unix_events._UnixSelectorEventLoop.add_signal_handler = no_signal_handlers
+
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("stage")
+    parser.add_argument("script")
     parser.add_argument("--counted", action="store_true")
     parser.add_argument("--as-windows", action="store_true")
     parser.add_argument("--file-limit", type=int)
@@ -94,8 +103,8 @@ def main():
         act_as_windows()
     if args.counted:
         count_what_is_sent()
-    sys.argv = [f"{args.stage}/server.py", *[arg for arg in server_args if arg != "--"]]
-    runpy.run_path(sys.argv[0], run_name="__main__")
+    sys.argv = [args.script, *[arg for arg in server_args if arg != "--"]]
+    runpy.run_path(args.script, run_name="__main__")
 
 
 if __name__ == "__main__":
