@@ -60,6 +60,7 @@ def test_2000_comings_and_goings_leave_the_server_as_it_began(stage, start_serve
     match = Match(server)  # plays throughout
     baseline = {"connected": 2, "waiting": 0, "games": 1} if stage_number(stage) >= 2 else {"connected": 2}
     rng = random.Random(stage)  # the same cycles every run
+    server.wait_for_account(**baseline)  # both players accepted, so both their sockets counted
     files = server.open_files()
     for cycle in range(CYCLES):
         if cycle == WARM_UP:
