@@ -15,6 +15,7 @@ Run it from the repo root, and stop it with Ctrl+C:
 """
 import argparse
 import errno
+import os
 import select
 import signal
 import socket
@@ -42,10 +43,46 @@ READ_BYTES = 4096           # the most read from one client per turn: none can h
 MAX_MESSAGE_BYTES = 65536   # a message this long is junk (the game's are under 200 bytes)
 MAX_UNSENT_BYTES = 65536    # a client this far behind has stopped reading
 SELECT_LIMIT = 512          # the sockets select() can watch on Windows, which has no poll()
+# A laptop that sleeps, or walks out of Wi-Fi, vanishes without a word, and TCP
+# alone notices only after many minutes. These socket options, where the OS has
+# them, make it notice within about 11 s (README: Across a classroom network).
+VANISHING = (("TCP_KEEPIDLE", 5),     # after 5 s of silence, ask the peer if it is there
+             ("TCP_KEEPALIVE", 5),    # (the same, as macOS names it)
+             ("TCP_KEEPINTVL", 2),    # ask again every 2 s,
+             ("TCP_KEEPCNT", 3),      # and after 3 asks unanswered, it has gone
+             ("TCP_USER_TIMEOUT", 10000))  # Linux: or after 10 s of sent data unanswered
+GAME_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "game.py")
 
 
 def log(line, file=sys.stdout):
     print(line, file=file, flush=True)  # flush: show it now, even through a pipe
+
+
+def notice_vanishing(sock):
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)  # probe a silent connection
+    for option, value in VANISHING:
+        if hasattr(socket, option):  # each OS has its own set
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
+            except OSError:
+                pass  # an older system: its own, slower timers stay
+
+
+def addresses():
+    """This machine's addresses that other machines can reach it at, as far as the
+    standard library can tell: the one it reaches the internet from, and its name's."""
+    found = []
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))  # a UDP "connection" only picks a route: nothing is sent
+            found.append(probe.getsockname()[0])
+    except OSError:
+        pass  # no route out: a classroom network without a router
+    try:
+        found += [info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)]
+    except OSError:
+        pass
+    return [address for address in dict.fromkeys(found) if not address.startswith(("127.", "169.254."))]
 
 
 def short(value):
@@ -68,6 +105,7 @@ class PlayerChannel(Channel):
         Channel.__init__(self, *args, **kwargs)
         self.name = "%s:%d" % self.addr[:2]  # the client's address, for the log
         self.unlogged_drops, self.quiet_until = 0, 0.0  # see drop()
+        notice_vanishing(self.socket)  # so that a vanished client is noticed
         self.game = None  # the Game this player waits in or plays
 
     def collect_incoming_data(self, data):
@@ -220,6 +258,20 @@ class GameServer(Server):
             Server.set_reuse_addr(self)
 
 
+def tell_the_class(host, port):
+    """Say what each student types to join, or that only this machine can."""
+    if host.startswith("127."):
+        return log("Only this machine can join. To let the class join, start the server "
+                   "with --host 0.0.0.0")
+    game_py = os.path.relpath(GAME_PY)
+    port_flag = "" if port == DEFAULT_PORT else f" --port {port}"
+    found = addresses() if host == "0.0.0.0" else [host]
+    for address in found or ["ADDRESS"]:
+        log(f"students: python {game_py} --host {address}{port_flag}")
+    if not found:
+        log("  where ADDRESS is this machine's: README, Across a classroom network, says how to find it")
+
+
 def stop(signum, frame):
     raise KeyboardInterrupt  # so `kill` stops the server just as Ctrl+C does
 
@@ -251,6 +303,7 @@ def main():
     signal.signal(signal.SIGTERM, stop)
     try:
         log(f"{STAGE} server listening on {host}:{port} (Ctrl+C stops it)")
+        tell_the_class(host, port)
         server.serve_forever()
     except KeyboardInterrupt:
         log("server stopped")

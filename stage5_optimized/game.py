@@ -12,6 +12,7 @@ Start the server first, then run this twice from the repo root:
 """
 import argparse
 import os
+import socket
 import sys
 import time
 import warnings
@@ -32,6 +33,15 @@ DEFAULT_PORT = 31425      # the server's default too
 WIDTH, HEIGHT = 640, 480
 FPS = 60
 ERROR_SECONDS = 4         # how long an error stays up before the game exits
+CONNECT_SECONDS = 10      # no answer in this long: a firewall, or no such machine
+# A server's machine that sleeps, or leaves the network, vanishes without a word,
+# and TCP alone notices only after many minutes. These socket options, where the
+# OS has them, make it notice within about 11 s (README: Across a classroom network).
+VANISHING = (("TCP_KEEPIDLE", 5),     # after 5 s of silence, ask the peer if it is there
+             ("TCP_KEEPALIVE", 5),    # (the same, as macOS names it)
+             ("TCP_KEEPINTVL", 2),    # ask again every 2 s,
+             ("TCP_KEEPCNT", 3),      # and after 3 asks unanswered, it has gone
+             ("TCP_USER_TIMEOUT", 10000))  # Linux: or after 10 s of sent data unanswered
 SERVER_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "server.py")
 BACKGROUND, TEXT, DIM, ALERT = (24, 26, 34), (235, 235, 235), (150, 156, 170), (255, 120, 100)
 # PodSixNet's connection reports its own socket events as messages too. They
@@ -62,6 +72,9 @@ class Game(ConnectionListener):
         self.font = pygame.font.Font(None, 26)
         self.big_font = pygame.font.Font(None, 44)
         self.Connect((host, port))   # PodSixNet: start connecting; Pump() finishes it
+        self.connect_by = time.monotonic() + CONNECT_SECONDS
+        if connection.socket is not None:
+            notice_vanishing(connection.socket)  # so that a vanished server is noticed
 
     def send(self, message):
         self.Send(message)  # queued; the next connection.Pump() sends it
@@ -128,9 +141,12 @@ class Game(ConnectionListener):
     def Network_error(self, message):
         error = message["error"]  # an exception, or the arguments of one
         why = error[-1] if isinstance(error, tuple) else (getattr(error, "strerror", None) or error)
-        if self.state == "connecting":
+        if self.state == "connecting" and self.address.startswith(("127.", "localhost:")):
             self.fail(f"No server at {self.address} ({why}). Start one first: "
                       f"python {os.path.relpath(SERVER_PY)} --port {self.port}")
+        elif self.state == "connecting":
+            self.fail(f"No server at {self.address} ({why}). Is it running there, "
+                      "started with --host 0.0.0.0?")
         else:
             self.fail(f"Lost the connection to the server at {self.address} ({why}).")
 
@@ -157,6 +173,13 @@ class Game(ConnectionListener):
             self.send_move()
         connection.Pump()  # send what we queued, read what has arrived
         self.Pump()        # run our Network_<action> methods on what arrived
+        if self.error is None and self.state != "connecting" and not connection.connected:
+            # PodSixNet forgets an error that comes while it sends (EndPoint.Pump
+            # empties its queue after sending), so ask the connection itself.
+            self.fail(f"Lost the connection to the server at {self.address} (it stopped answering).")
+        if self.state == "connecting" and time.monotonic() > self.connect_by:
+            self.fail(f"No answer from {self.address} in {CONNECT_SECONDS} s. Is the server "
+                      "running there, and does its firewall let players in?")
         if self.error and time.monotonic() > self.error_until:
             self.running = False
 
@@ -203,6 +226,16 @@ class Game(ConnectionListener):
                 line, y = "", y + self.font.get_linesize()
             line = f"{line} {word}".strip()
         screen.blit(self.font.render(line, True, colour), (x, y))
+
+
+def notice_vanishing(sock):
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)  # probe a silent connection
+    for option, value in VANISHING:
+        if hasattr(socket, option):  # each OS has its own set
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
+            except OSError:
+                pass  # an older system: its own, slower timers stay
 
 
 def main():

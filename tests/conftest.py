@@ -3,6 +3,7 @@ import os
 
 import pytest
 
+from classroom import Classroom, remove_leftovers, unavailable
 from harness import HEADLESS, REPORT, GameProcess, ProxyProcess, RawClient, ServerProcess, stage_number
 
 os.environ.update(HEADLESS)  # no window, no sound, on any machine
@@ -78,11 +79,12 @@ def connect_pair(connect):
 
 @pytest.fixture
 def start_game():
-    """start_game(stage, port) -> a GameProcess running that stage's real game.py."""
+    """start_game(stage, port, host=..., machine=...) -> a GameProcess running that
+    stage's real game.py; on a classroom's machine if `machine` names one."""
     games = []
 
-    def start(stage, port):
-        games.append(GameProcess(stage, port))
+    def start(stage, port, **where):
+        games.append(GameProcess(stage, port, **where))
         return games[-1]
 
     yield start
@@ -104,6 +106,25 @@ def start_two_games(start_game):
         return first, second
 
     return start
+
+
+@pytest.fixture
+def classroom():
+    """classroom(laptops) -> a Classroom of real hosts (tests/classroom.py), removed
+    afterwards whatever happens. Skips the test where namespaces cannot be made."""
+    why = unavailable()
+    if why:
+        pytest.skip(why)
+    remove_leftovers()
+    rooms = []
+
+    def build(laptops=1):
+        rooms.append(Classroom(laptops))
+        return rooms[-1]
+
+    yield build
+    for room in rooms:
+        room.close()
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -139,12 +160,15 @@ def pytest_terminal_summary(terminalreporter):
         ("stalled", "moves sent before the server cut a player who stopped reading"),
         ("flood", "the other game's round under a 50000-round flood: median, worst (ms), flood heard"),
         ("drops", "a flood of messages the server drops: messages, log lines, seconds"),
-        ("lag", "through tools/lagproxy.py: echo round trip median, min, max; or own move, opponent (ms)")]]
+        ("lag", "through tools/lagproxy.py: echo round trip median, min, max; or own move, opponent (ms)"),
+        ("vanishing", "a machine vanished from the classroom network: seconds until it was noticed")]]
     for figures, title in limits:
         if figures:
             terminalreporter.section(title)
+            names = {key: " ".join(key) if isinstance(key, tuple) else key for key in figures}
+            width = max(48, *(len(name) + 2 for name in names.values()))
             for key, value in sorted(figures.items()):
-                name = " ".join(key) if isinstance(key, tuple) else key
+                name = names[key]
                 shown = " ".join(f"{v:.2f}" if isinstance(v, float) else str(v) for v in
                                  (value if isinstance(value, tuple) else (value,)))
-                write(f"{name:<48}{shown}")
+                write(f"{name:<{width}}{shown}")

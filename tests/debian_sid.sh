@@ -24,7 +24,7 @@ if [ ! -x "$chroot_dir/usr/bin/python3" ]; then
     mirror=$(sed -n -e 's/^URIs: *\([^ ]*\).*/\1/p' -e 's/^deb  *\(http[^ ]*\).*/\1/p' \
         /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | grep -v security | head -n 1)
     rm -rf "$chroot_dir"
-    debootstrap --variant=minbase --include=python3,python3-venv,python3-pip,make,git,ca-certificates \
+    debootstrap --variant=minbase --include=python3,python3-venv,python3-pip,make,git,ca-certificates,iproute2 \
         sid "$chroot_dir" $mirror
 fi
 
@@ -40,6 +40,8 @@ trap cleanup EXIT INT TERM
 mount -t proc proc "$chroot_dir/proc"
 mount --bind /dev "$chroot_dir/dev"
 mount --bind /dev/pts "$chroot_dir/dev/pts"
+# iproute2, for the classroom network tests (a chroot made before they existed lacks it)
+[ -x "$chroot_dir/usr/bin/ip" ] || [ -x "$chroot_dir/sbin/ip" ] || chroot "$chroot_dir" apt-get install -y -q iproute2
 
 rm -rf "$chroot_dir/kit"
 git clone -q "$kit" "$chroot_dir/kit"

@@ -1,6 +1,6 @@
 """Runs one stage's real game.py headless, driven by JSON commands on stdin.
 
-    python tests/game_driver.py STAGE_DIR PORT
+    python tests/game_driver.py STAGE_DIR PORT [HOST]
 
 It builds the stage's own Game and runs the frame that game.py's main() runs,
 handle_event() for each event, update(), draw(), at the game's FPS, with key
@@ -74,12 +74,12 @@ def key_event(kind, name):
 
 
 def main():
-    stage_dir, port = sys.argv[1], int(sys.argv[2])
+    stage_dir, port, host = sys.argv[1], int(sys.argv[2]), (sys.argv[3:] or ["127.0.0.1"])[0]
     stage = load_stage_game(stage_dir)
     pygame.init()
     screen = pygame.display.set_mode((stage.WIDTH, stage.HEIGHT))
     wire = Wire()
-    game = stage.Game("127.0.0.1", port)
+    game = stage.Game(host, port)
     clock = pygame.time.Clock()
 
     times = {"frame_started": None}  # on the clock all processes share: CLOCK_MONOTONIC

@@ -39,7 +39,9 @@ with warnings.catch_warnings():
 ROOT = Path(__file__).resolve().parent.parent
 STAGES = sorted((p.name for p in ROOT.glob("stage*_*") if (p / "server.py").exists()),
                 key=lambda name: int(re.match(r"stage(\d+)", name).group(1)))
-TIMEOUT = 10.0  # seconds any single wait may take before the test fails
+TIMEOUT = 30.0  # seconds any single wait may take before the test fails: waits end as soon
+#                as their condition holds, so only a failing test waits this long, and a
+#                slow, busy machine (a process can take seconds to start) does not fail
 REPORT = {}     # figures the tests measured, printed at the end of the run (conftest.py)
 MOVE_REPLY = {4: "positions", 5: "position"}  # stage: what the server sends after a move
 TERMINATOR = b"\0---\0"  # PodSixNet's end-of-message marker
@@ -94,9 +96,11 @@ def free_port():
         return probe.getsockname()[1]  # closed again, so nobody listens there
 
 
-def launch(*command):
-    """Start `python *command` in the repo root, headless, with its output piped."""
-    return subprocess.Popen([sys.executable, *map(str, command)], cwd=ROOT,
+def launch(*command, machine=None):
+    """Start `python *command` in the repo root, headless, with its output piped;
+    on one of a classroom's machines (a network namespace) if `machine` names one."""
+    on = ["ip", "netns", "exec", machine] if machine else []
+    return subprocess.Popen([*on, sys.executable, *map(str, command)], cwd=ROOT,
                             env={**os.environ, **HEADLESS}, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -123,6 +127,7 @@ class Reader:
 
     def __init__(self, pipe):
         self.lines = []
+        self.arrived = []  # when each line arrived, on the clock every process shares
         self.about = defaultdict(list)  # "127.0.0.1:50412" -> the lines that start with it
         self.account = {}               # from the last join or leave line
         self._changed = threading.Condition()
@@ -133,6 +138,7 @@ class Reader:
             line = line.rstrip("\n")
             with self._changed:
                 self.lines.append(line)
+                self.arrived.append(time.monotonic())
                 self.about[line.split(" ", 1)[0].rstrip(":")].append(line)
                 if ACCOUNT_LINE.search(line):
                     self.account = {key: int(number) for key, number in
@@ -161,14 +167,21 @@ class Reader:
             return found
         return self.wait(first_match, f"a line matching {pattern!r}", timeout)
 
+    def arrival(self, pattern, timeout=TIMEOUT, after=0):
+        """When the first line matching regex `pattern` arrived, waiting for it."""
+        self.wait_for(pattern, timeout, after)
+        with self._changed:
+            found = next(n for n in range(after, len(self.lines)) if re.search(pattern, self.lines[n]))
+            return self.arrived[found]
+
     def text(self):
         with self._changed:
             return "\n".join(self.lines)
 
 
-def command(script, counted=False, as_windows=False, file_limit=None):
+def command(script, counted=False, as_windows=False, plain_tcp=False, file_limit=None):
     """What to run for a script of the kit's, under tests/run_as.py if options say so."""
-    options = ["--counted"] * counted + ["--as-windows"] * as_windows
+    options = ["--counted"] * counted + ["--as-windows"] * as_windows + ["--plain-tcp"] * plain_tcp
     options += ["--file-limit", file_limit] if file_limit else []
     if not options:
         return [ROOT / script]
@@ -184,14 +197,15 @@ class ServerProcess:
 
     The options run it under tests/run_as.py: counted=True counts the
     messages it sends and reports them when it stops (sent_counts());
-    as_windows=True gives it Windows' select() and socket options; file_limit=N
+    as_windows=True gives it Windows' select() and socket options; plain_tcp=True
+    leaves it TCP's own timers for a vanished peer; file_limit=N
     lets it open only N files, like a laptop's default 1024.
     """
 
-    def __init__(self, stage, *args, port=0, **options):
+    def __init__(self, stage, *args, port=0, machine=None, **options):
         self.stage = stage
         self.stop_signal = signal.SIGINT if options.get("as_windows") else signal.SIGTERM
-        self.proc = launch(*server_command(stage, **options), "--port", port, *args)
+        self.proc = launch(*server_command(stage, **options), "--port", port, *args, machine=machine)
         self.out, self.err = Reader(self.proc.stdout), Reader(self.proc.stderr)
         self.port = int(self.out.wait_for(r"listening on [\d.]+:(\d+)").group(1))
 
@@ -300,7 +314,7 @@ class WireClient:
         with server.out._changed:  # its log lines come after these (a port can be used again)
             self.first_line = len(server.out.about[self.name])
         self.sock.connect(("127.0.0.1", server.port))
-        self.inbox, self.closed, self._hung_up = [], False, False
+        self.inbox, self.closed, self._hung_up, self.recv_error = [], False, False, None
         self._reading, self._changed = threading.Event(), threading.Condition()
         self._reading.set()
         threading.Thread(target=self._read, daemon=True).start()
@@ -313,8 +327,8 @@ class WireClient:
                 continue
             try:
                 data = self.sock.recv(1 << 16)
-            except OSError:
-                data = b""
+            except OSError as error:
+                data, self.recv_error = b"", error
             messages, rest = decode(rest + data)
             with self._changed:
                 self.inbox.extend(messages)
@@ -324,10 +338,16 @@ class WireClient:
                 return
 
     def wait(self, found, what):
+        """found(inbox) once it is truthy; falsy if the connection closed first."""
         with self._changed:
             if not self._changed.wait_for(lambda: found(self.inbox) or self.closed, TIMEOUT):
                 raise AssertionError(f"timed out waiting for {what}; received {self.inbox[-20:]}")
             return found(self.inbox)
+
+    def closed_early(self, what):
+        """Why the connection closed before `what`: for a failing test's message."""
+        return (f"the connection closed before {what} ({self.recv_error or 'the server hung up'}); "
+                f"the server's log about {self.name}: {self.logged('')[-5:]}; received {self.inbox[-5:]}")
 
     def actions(self):
         with self._changed:
@@ -340,7 +360,7 @@ class WireClient:
         """The count-th message with this action; fails if the server closes first."""
         found = self.wait(lambda inbox: [m for m in inbox if m.get("action") == action][count - 1:],
                           f"message {count} of {action!r}")
-        assert found, f"the server closed the connection before {action!r}: {self.inbox[-20:]}"
+        assert found, self.closed_early(repr(action))
         return found[0]
 
     def wait_closed(self):
@@ -374,7 +394,8 @@ class WireClient:
         """A full echo round trip: everything sent before it has been handled."""
         reply, after = {"action": "echo", "text": text}, len(self.inbox)
         self.send_message(reply)
-        assert self.wait(lambda inbox: reply in inbox[after:], f"the echo of {text!r}")
+        assert self.wait(lambda inbox: reply in inbox[after:], f"the echo of {text!r}"), \
+            self.closed_early(f"the echo of {text!r}")
 
     def send_bytes(self, data):
         self.sock.sendall(data)
@@ -489,8 +510,8 @@ def newcomers_pair_at_once(server, connected, games):
 class GameProcess:
     """A stage's real game.py, run headless in its own process by tests/game_driver.py."""
 
-    def __init__(self, stage, port):
-        self.proc = launch(ROOT / "tests" / "game_driver.py", stage, port)
+    def __init__(self, stage, port, host="127.0.0.1", machine=None):
+        self.proc = launch(ROOT / "tests" / "game_driver.py", stage, port, host, machine=machine)
         self.replies = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
         self.err = Reader(self.proc.stderr)
@@ -501,14 +522,22 @@ class GameProcess:
         self.replies.put(None)
 
     def command(self, **command):
+        self.ask(**command)
+        return self.answer(command.get("timeout", 0) + TIMEOUT)
+
+    def ask(self, **command):
+        """Send a command and return at once: games asked in turn then run side by side."""
         self.proc.stdin.write(json.dumps(command) + "\n")
         self.proc.stdin.flush()
+
+    def answer(self, timeout=TIMEOUT):
+        """The reply to the command asked last."""
         try:
-            reply = self.replies.get(timeout=command.get("timeout", 0) + TIMEOUT)
+            reply = self.replies.get(timeout=timeout)
         except queue.Empty:
             reply = None
         if reply is None or "failed" in reply:
-            raise AssertionError(f"game driver: {reply} {self.err.text()}")
+            raise AssertionError(f"game driver: {str(reply)[:2000]} {self.err.text()}")
         return reply
 
     def frames(self, count=1, keydown=(), keyup=()):

@@ -1,6 +1,6 @@
 """Runs one of the kit's real programs, unchanged, with what a test needs around it.
 
-    python tests/run_as.py SCRIPT [--counted] [--as-windows] [--file-limit N] -- [the script's options]
+    python tests/run_as.py SCRIPT [--counted] [--as-windows] [--plain-tcp] [--file-limit N] -- [the script's options]
 
 SCRIPT is a stage's server.py, or tools/lagproxy.py.
 
@@ -15,7 +15,11 @@ SCRIPT is a stage's server.py, or tools/lagproxy.py.
                    * SO_REUSEADDR lets a second socket bind a port that another
                      already listens on (here by way of Linux's SO_REUSEPORT),
                      and SO_EXCLUSIVEADDRUSE exists to refuse that;
-                   * asyncio's loop.add_signal_handler() raises NotImplementedError.
+                   * asyncio's loop.add_signal_handler() raises NotImplementedError;
+                   * socket has no TCP_USER_TIMEOUT.
+  --plain-tcp    TCP's own timers only: the socket options a stage sets to notice
+                 a vanished peer (SO_KEEPALIVE, TCP_KEEP*, TCP_USER_TIMEOUT) are
+                 ignored, as if the stage had never asked.
   --file-limit N The process may open only N files, like a laptop's default 1024.
 """
 import argparse
@@ -87,6 +91,21 @@ def act_as_windows():
         raise NotImplementedError  # as Windows' asyncio loops do
 
     asyncio.unix_events._UnixSelectorEventLoop.add_signal_handler = no_signal_handlers
+    del socket.TCP_USER_TIMEOUT  # Linux's alone
+
+
+def plain_tcp():
+    real_setsockopt = socket.socket.setsockopt
+    vanishing = {(socket.SOL_SOCKET, socket.SO_KEEPALIVE)} | {
+        (socket.IPPROTO_TCP, getattr(socket, name)) for name in
+        ("TCP_KEEPIDLE", "TCP_KEEPALIVE", "TCP_KEEPINTVL", "TCP_KEEPCNT", "TCP_USER_TIMEOUT")
+        if hasattr(socket, name)}
+
+    def without_vanishing(sock, level, option, *value):
+        if (level, option) not in vanishing:
+            return real_setsockopt(sock, level, option, *value)
+
+    socket.socket.setsockopt = without_vanishing
 
 
 def main():
@@ -94,11 +113,14 @@ def main():
     parser.add_argument("script")
     parser.add_argument("--counted", action="store_true")
     parser.add_argument("--as-windows", action="store_true")
+    parser.add_argument("--plain-tcp", action="store_true")
     parser.add_argument("--file-limit", type=int)
     args, server_args = parser.parse_known_args()
     if args.file_limit:
         import resource
         resource.setrlimit(resource.RLIMIT_NOFILE, (args.file_limit, args.file_limit))
+    if args.plain_tcp:
+        plain_tcp()
     if args.as_windows:
         act_as_windows()
     if args.counted:
