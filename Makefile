@@ -7,7 +7,8 @@
 #   make screenshots     regenerate docs/*.png from the real stages, headless
 #   make bench           measure every stage's server: CPU, latency, messages, capacity
 #   make test-pythons    the suite on every supported Python found here, and on classic pygame (nox)
-#   make test-oldest-newest   the suite on the oldest and the newest of those Pythons
+#   make test-oldest-newest   the suite on the oldest and the newest of those Pythons, but for
+#                        the classroom network tests (they test the system's TCP; make test runs them)
 #   make test-debian-sid the suite on Python 3.14, in a Debian sid chroot (root, debootstrap)
 PYTHON ?= python3
 VENV := .venv
@@ -54,7 +55,7 @@ test-pythons: $(VENV)/nox
 
 test-oldest-newest: $(VENV)/nox
 	@$(foreach v,$(MISSING),echo "Python $(v) is not on this machine: skipped.";)
-	PATH="$(NOX_PATH)" $(BIN)/nox -s tests -p $(firstword $(FOUND)) $(lastword $(FOUND))
+	PATH="$(NOX_PATH)" $(BIN)/nox -s tests -p $(firstword $(FOUND)) $(lastword $(FOUND)) -- -m "not classroom"
 
 test-debian-sid:
 	sh tests/debian_sid.sh

@@ -33,7 +33,8 @@ DEFAULT_PORT = 31425      # the server's default too
 WIDTH, HEIGHT = 640, 480
 FPS = 60
 ERROR_SECONDS = 4         # how long an error stays up before the game exits
-CONNECT_SECONDS = 10      # no answer in this long: a firewall, or no such machine
+CONNECT_SECONDS = 8       # no answer in this long: a firewall, or no such machine
+#                           (under TCP_USER_TIMEOUT's 10 s below, so this line comes first)
 # A server's machine that sleeps, or leaves the network, vanishes without a word,
 # and TCP alone notices only after many minutes. These socket options, where the
 # OS has them, make it notice within about 11 s (README: Across a classroom network).
@@ -187,9 +188,9 @@ def main():
               file=sys.stderr)
         return 1
     pygame.display.set_caption(f"{STAGE} - {args.host}:{args.port}")
-    game = Game(args.host, args.port)
     clock = pygame.time.Clock()
     try:
+        game = Game(args.host, args.port)
         while game.running:
             for event in pygame.event.get():
                 game.handle_event(event)
@@ -198,8 +199,9 @@ def main():
             pygame.display.flip()
             clock.tick(FPS)
     except KeyboardInterrupt:
-        pass  # Ctrl+C in the terminal closes the game like the window's close button
-    pygame.quit()  # only once the loop is over: nothing may draw after this
+        return 0  # Ctrl+C in the terminal closes the game like the window's close button
+    finally:
+        pygame.quit()  # only once the loop is over: nothing may draw after this
     return game.exit_code
 
 

@@ -91,9 +91,19 @@ def wait_until(condition, what, timeout=TIMEOUT, step=None):
 
 def free_port():
     """A loopback port that nobody listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]  # closed again, so nobody listens there
+    return free_ports(1)[0]
+
+
+def free_ports(count):
+    """`count` different loopback ports that nobody listens on."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()  # so nobody listens there
 
 
 def launch(*command, machine=None):

@@ -1,7 +1,7 @@
 """Every stage's command line: a student's mistake gets one clear line and an exit code, never a traceback."""
 import pytest
 
-from harness import ROOT, STAGES, TIMEOUT, finish, free_port, launch, server_command
+from harness import ROOT, STAGES, TIMEOUT, finish, free_ports, launch, server_command
 
 
 def one_clear_line(text):
@@ -28,14 +28,16 @@ def test_unusable_host_says_so_and_exits_1(stage):
     assert code == 1 and "Cannot listen on 192.0.2.1:0" in one_clear_line(err)
 
 
-@pytest.mark.parametrize("stage", STAGES)
-def test_game_without_a_server_says_how_to_start_one(stage):
-    port = free_port()
-    code, out, err = finish(launch(f"{stage}/game.py", "--port", port), timeout=TIMEOUT + 5)
-    line = one_clear_line(err)
-    assert code == 1 and out == ""
-    assert f"No server at 127.0.0.1:{port}" in line
-    assert f"python {stage}/server.py --port {port}" in line
+def test_game_without_a_server_says_how_to_start_one():
+    # Every stage at once: each game shows its error for 4 s before it exits.
+    games = {stage: (port, launch(f"{stage}/game.py", "--port", port))
+             for stage, port in zip(STAGES, free_ports(len(STAGES)))}
+    for stage, (port, game) in games.items():
+        code, out, err = finish(game, timeout=TIMEOUT + 5)
+        line = one_clear_line(err)
+        assert code == 1 and out == ""
+        assert f"No server at 127.0.0.1:{port}" in line
+        assert f"python {stage}/server.py --port {port}" in line
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -60,15 +62,17 @@ def test_closing_the_window_exits_cleanly(stage, start_server):
     server.out.wait_for(r" left \(")
 
 
-@pytest.mark.parametrize("stage", STAGES)
-def test_game_reports_a_lost_server_and_exits(stage, start_server):
-    server = start_server(stage)
-    game = launch(f"{stage}/game.py", "--port", server.port)
-    server.out.wait_for(r" joined \(")
-    assert server.stop() == 0
-    code, out, err = finish(game, timeout=TIMEOUT + 5)
-    assert code == 1 and out == ""
-    assert f"The server at 127.0.0.1:{server.port} closed the connection" in one_clear_line(err)
+def test_game_reports_a_lost_server_and_exits(start_server):
+    # Every stage at once, as above.
+    servers = {stage: start_server(stage) for stage in STAGES}
+    games = {stage: launch(f"{stage}/game.py", "--port", server.port) for stage, server in servers.items()}
+    for stage, server in servers.items():
+        server.out.wait_for(r" joined \(")
+        assert server.stop() == 0
+    for stage, server in servers.items():
+        code, out, err = finish(games[stage], timeout=TIMEOUT + 5)
+        assert code == 1 and out == ""
+        assert f"The server at 127.0.0.1:{server.port} closed the connection" in one_clear_line(err)
 
 
 @pytest.mark.parametrize("stage", STAGES)
