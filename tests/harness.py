@@ -94,6 +94,20 @@ def free_port():
     return free_ports(1)[0]
 
 
+def free_port_and_the_next():
+    """A loopback port that nobody listens on, whose next port is free too (make demo's
+    lag proxy takes PORT+1): a lone free port's neighbour may be another connection's."""
+    while True:
+        with socket.socket() as first, socket.socket() as second:
+            first.bind(("127.0.0.1", 0))
+            port = first.getsockname()[1]
+            try:
+                second.bind(("127.0.0.1", port + 1))
+            except (OSError, OverflowError):  # in use, or past 65535
+                continue
+            return port
+
+
 def free_ports(count):
     """`count` different loopback ports that nobody listens on."""
     probes = [socket.socket() for _ in range(count)]

@@ -4,12 +4,12 @@ import socket
 
 import pytest
 
-from harness import TIMEOUT, Reader, free_port, launch
+from harness import TIMEOUT, Reader, free_port_and_the_next, launch
 
 
 @pytest.mark.parametrize("lag", [0, 50])
 def test_demo_starts_a_server_and_two_games_then_stops_them_all(lag):
-    port = free_port()
+    port = free_port_and_the_next()
     demo = launch("tools/demo.py", "--stage", 5, "--port", port, *(["--lag", lag] if lag else []))
     out, err = Reader(demo.stdout), Reader(demo.stderr)
     try:
