@@ -77,11 +77,12 @@ def decode(buffer):
 
 
 def wait_until(condition, what, timeout=TIMEOUT, step=None):
-    """Call step() until condition() is true; fail with `what` after timeout seconds."""
+    """Call step() until condition() is true; fail with `what` (or what()) after timeout seconds."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for "
+                                 f"{what() if callable(what) else what}")
         if step:
             step()
         else:

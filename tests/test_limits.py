@@ -103,8 +103,8 @@ def flood_until_cut(moving, stalled, survivor):
     """
     mover, batch, sent = moving.players[0], 1000, 0
 
-    def cut():
-        return stalled.logged(CUT)
+    def cut():  # its leaving line, whatever let it go: CUT says which it must be
+        return stalled.logged(r"left \(")
 
     def batches_heard():  # an echo ends each batch; a stalled mover's opponent counts its moves
         if survivor is mover:
@@ -119,7 +119,8 @@ def flood_until_cut(moving, stalled, survivor):
             break  # the stalled one was the mover, and the server has hung up on it
         sent += batch
         wait_until(lambda: batches_heard() >= sent // batch - 1 or cut(),
-                   f"the survivor to hear of batch {sent // batch - 1}")
+                   lambda: f"the survivor to hear of batch {sent // batch - 1} (the server's last "
+                           f"lines about the stalled player: {stalled.logged('')[-3:]})")
     return sent
 
 
