@@ -6,13 +6,16 @@ What this stage teaches:
     self.Pump() calls our Network_<action> method for each message.
   * Space sends {"action": "echo", "text": ...}. The server sends the same
     text back, and the window shows how long that round trip took.
+  * PodSixNet reports what happens to the connection as messages too:
+    "connected" comes from the server, "disconnected" from our own end.
+
+The lesson ends at the line "# Armour". Below it: what turns every network
+failure into one clear line, and the command line, the same in every stage.
 
 Start the server first, then run this from the repo root:
     python stage1_echo/game.py [--host HOST] [--port PORT]
 """
-import argparse
 import os
-import socket
 import sys
 import time
 import warnings
@@ -21,29 +24,12 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # keep the console for
 import pygame
 
 with warnings.catch_warnings():
-    # PodSixNet 0.11 is built on asyncore and asynchat, which Python 3.11
-    # deprecates (3.12 removed them; requirements.txt installs a copy there).
-    # That warning is meant for PodSixNet's authors, so a student never sees it.
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore", DeprecationWarning)  # why: see "# Armour" in server.py
     from PodSixNet.Connection import ConnectionListener, connection
 
 STAGE = "stage 1: echo"
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 31425      # the server's default too
 WIDTH, HEIGHT = 640, 480
 FPS = 60
-ERROR_SECONDS = 4         # how long an error stays up before the game exits
-CONNECT_SECONDS = 8       # no answer in this long: a firewall, or no such machine
-#                           (under TCP_USER_TIMEOUT's 10 s below, so this line comes first)
-# A server's machine that sleeps, or leaves the network, vanishes without a word,
-# and TCP alone notices only after many minutes. These socket options, where the
-# OS has them, make it notice within about 11 s (README: Across a classroom network).
-VANISHING = (("TCP_KEEPIDLE", 5),     # after 5 s of silence, ask the peer if it is there
-             ("TCP_KEEPALIVE", 5),    # (the same, as macOS names it)
-             ("TCP_KEEPINTVL", 2),    # ask again every 2 s,
-             ("TCP_KEEPCNT", 3),      # and after 3 asks unanswered, it has gone
-             ("TCP_USER_TIMEOUT", 10000))  # Linux: or after 10 s of sent data unanswered
-SERVER_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "server.py")
 BACKGROUND, TEXT, DIM, ALERT = (24, 26, 34), (235, 235, 235), (150, 156, 170), (255, 120, 100)
 # PodSixNet's connection reports its own socket events as messages too. They
 # never crossed the network, so the counters leave them out.
@@ -54,7 +40,7 @@ class Game(ConnectionListener):
     """What one player sees: the connection, its messages and the window."""
 
     def __init__(self, host, port):
-        self.address, self.port = f"{host}:{port}", port
+        self.address = f"{host}:{port}"
         self.state = "connecting"
         self.error = None            # what went wrong, shown until we exit
         self.running = True
@@ -65,23 +51,19 @@ class Game(ConnectionListener):
         self.font = pygame.font.Font(None, 26)
         self.big_font = pygame.font.Font(None, 44)
         self.Connect((host, port))   # PodSixNet: start connecting; Pump() finishes it
-        self.connect_by = time.monotonic() + CONNECT_SECONDS
-        if connection.socket is not None:
-            notice_vanishing(connection.socket)  # so that a vanished server is noticed
 
-    def send(self, message):
+    def send_counted(self, message):
         self.Send(message)  # queued; the next connection.Pump() sends it
         self.sent += 1
 
     def send_echo(self):
         text = f"echo {self.sent + 1}"
         self.echo_sent_at[text] = time.perf_counter()
-        self.send({"action": "echo", "text": text})
+        self.send_counted({"action": "echo", "text": text})
 
     def fail(self, reason):
-        if self.error is None:
+        if self.error is None:  # the first reason is the one to show
             self.error, self.state, self.exit_code = reason, "disconnected", 1
-            self.error_until = time.monotonic() + ERROR_SECONDS
             print(reason, file=sys.stderr, flush=True)
 
     # Messages. PodSixNet calls Network_<action>, then Network, for each one.
@@ -99,6 +81,80 @@ class Game(ConnectionListener):
         if sent_at is not None:
             self.round_trip_ms = (time.perf_counter() - sent_at) * 1000
 
+    def Network_disconnected(self, message):
+        self.fail(f"The server at {self.address} closed the connection.")
+
+    # The frame: input, network, drawing.
+
+    def handle_event(self, event):
+        if event.type == pygame.QUIT:
+            self.running = False
+        elif event.type == pygame.KEYDOWN and event.key == pygame.K_SPACE:
+            if self.state != "connecting":
+                self.send_echo()
+
+    def update(self):
+        connection.Pump()  # send what we queued, read what has arrived
+        self.Pump()        # run our Network_<action> methods on what arrived
+
+    def draw(self, screen):
+        screen.fill(BACKGROUND)
+        status = f"{STAGE}  |  {self.state}  |  sent {self.sent}  received {self.received}"
+        screen.blit(self.font.render(status, True, TEXT), (12, 10))
+        if self.error:
+            return draw_words(screen, self.font, self.error, ALERT, (12, 60))
+        rtt = "-" if self.round_trip_ms is None else f"{self.round_trip_ms:.1f} ms"
+        screen.blit(self.font.render(f"round trip {rtt}   (space: echo)", True, DIM), (12, 36))
+        self.draw_scene(screen)
+
+    def draw_scene(self, screen):
+        hint = "connecting..." if self.state == "connecting" else "press space to echo"
+        text = self.big_font.render(hint, True, DIM)
+        screen.blit(text, text.get_rect(center=(WIDTH // 2, HEIGHT // 2)))
+
+
+# Armour: below this line is what makes each network failure one clear line (no
+# server, no answer, a server that vanishes, a message with no handler), then the
+# command line. These lines are the same in every stage; README's Troubleshooting
+# lists what they print.
+import argparse
+import socket
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 31425      # the server's default too
+ERROR_SECONDS = 4         # how long an error stays up before the game exits
+CONNECT_SECONDS = 8       # no answer in this long: a firewall, or no such machine
+#                           (under TCP_USER_TIMEOUT's 10 s below, so this line comes first)
+# A server's machine that sleeps, or leaves the network, vanishes without a word,
+# and TCP alone notices only after many minutes. These socket options, where the
+# OS has them, make it notice within about 11 s (README: Across a classroom network).
+VANISHING = (("TCP_KEEPIDLE", 5),     # after 5 s of silence, ask the peer if it is there
+             ("TCP_KEEPALIVE", 5),    # (the same, as macOS names it)
+             ("TCP_KEEPINTVL", 2),    # ask again every 2 s,
+             ("TCP_KEEPCNT", 3),      # and after 3 asks unanswered, it has gone
+             ("TCP_USER_TIMEOUT", 10000))  # Linux: or after 10 s of sent data unanswered
+SERVER_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "server.py")
+
+
+class ArmouredGame(Game):
+    """The lesson's Game, which says in one line what went wrong, and never hangs."""
+
+    def __init__(self, host, port):
+        self.port, self.unhandled = port, set()
+        Game.__init__(self, host, port)
+        self.connect_by = time.monotonic() + CONNECT_SECONDS
+        if connection.socket is not None:
+            notice_vanishing(connection.socket)  # so that a vanished server is noticed
+
+    def Network(self, message):
+        Game.Network(self, message)
+        action = message["action"]
+        if action not in LOCAL_EVENTS and not hasattr(self, f"Network_{action}"):
+            if action not in self.unhandled:  # once: a held key would repeat it every frame
+                self.unhandled.add(action)
+                print(f"game.py has no Network_{action}, so it ignores {short(message)}",
+                      file=sys.stderr, flush=True)
+
     def Network_error(self, message):
         error = message["error"]  # an exception, or the arguments of one
         why = error[-1] if isinstance(error, tuple) else (getattr(error, "strerror", None) or error)
@@ -111,23 +167,19 @@ class Game(ConnectionListener):
         else:
             self.fail(f"Lost the connection to the server at {self.address} ({why}).")
 
-    def Network_disconnected(self, message):
-        self.fail(f"The server at {self.address} closed the connection.")
-
-    # The frame: input, network, drawing.
+    def fail(self, reason):
+        if self.error is None:
+            self.error_until = time.monotonic() + ERROR_SECONDS
+        Game.fail(self, reason)
 
     def handle_event(self, event):
-        if event.type == pygame.QUIT:
-            self.running = False
-        elif event.type == pygame.KEYDOWN and self.error:
+        if event.type == pygame.KEYDOWN and self.error:
             self.running = False  # any key closes the error screen
-        elif event.type == pygame.KEYDOWN and event.key == pygame.K_SPACE:
-            if self.state != "connecting":
-                self.send_echo()
+        else:
+            Game.handle_event(self, event)
 
     def update(self):
-        connection.Pump()  # send what we queued, read what has arrived
-        self.Pump()        # run our Network_<action> methods on what arrived
+        Game.update(self)
         if self.error is None and self.state != "connecting" and not connection.connected:
             # PodSixNet forgets an error that comes while it sends (EndPoint.Pump
             # empties its queue after sending), so ask the connection itself.
@@ -138,30 +190,10 @@ class Game(ConnectionListener):
         if self.error and time.monotonic() > self.error_until:
             self.running = False
 
-    def draw(self, screen):
-        screen.fill(BACKGROUND)
-        status = f"{STAGE}  |  {self.state}  |  sent {self.sent}  received {self.received}"
-        screen.blit(self.font.render(status, True, TEXT), (12, 10))
-        if self.error:
-            self.draw_lines(screen, self.error, ALERT, 12, 60)
-            return
-        rtt = "-" if self.round_trip_ms is None else f"{self.round_trip_ms:.1f} ms"
-        screen.blit(self.font.render(f"round trip {rtt}   (space: echo)", True, DIM), (12, 36))
-        self.draw_scene(screen)
 
-    def draw_scene(self, screen):
-        hint = "connecting..." if self.state == "connecting" else "press space to echo"
-        text = self.big_font.render(hint, True, DIM)
-        screen.blit(text, text.get_rect(center=(WIDTH // 2, HEIGHT // 2)))
-
-    def draw_lines(self, screen, text, colour, x, y):
-        line = ""  # wrap the words to fit the window
-        for word in text.split():
-            if line and self.font.size(f"{line} {word}")[0] > WIDTH - 2 * x:
-                screen.blit(self.font.render(line, True, colour), (x, y))
-                line, y = "", y + self.font.get_linesize()
-            line = f"{line} {word}".strip()
-        screen.blit(self.font.render(line, True, colour), (x, y))
+def short(value):
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def notice_vanishing(sock):
@@ -172,6 +204,17 @@ def notice_vanishing(sock):
                 sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
             except OSError:
                 pass  # an older system: its own, slower timers stay
+
+
+def draw_words(screen, font, text, colour, at):
+    x, y = at  # wrap the words to fit the window
+    line = ""
+    for word in text.split():
+        if line and font.size(f"{line} {word}")[0] > WIDTH - 2 * x:
+            screen.blit(font.render(line, True, colour), (x, y))
+            line, y = "", y + font.get_linesize()
+        line = f"{line} {word}".strip()
+    screen.blit(font.render(line, True, colour), (x, y))
 
 
 def main():
@@ -190,7 +233,7 @@ def main():
     pygame.display.set_caption(f"{STAGE} - {args.host}:{args.port}")
     clock = pygame.time.Clock()
     try:
-        game = Game(args.host, args.port)
+        game = ArmouredGame(args.host, args.port)
         while game.running:
             for event in pygame.event.get():
                 game.handle_event(event)

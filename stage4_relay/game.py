@@ -9,12 +9,13 @@ What this stage adds to stage 3:
     game draws whatever that says. Hold an arrow key and watch the counters:
     every move you send comes back to you.
 
+The lesson ends at the line "# Armour". Below it: what turns every network
+failure into one clear line, and the command line, the same in every stage.
+
 Start the server first, then run this twice from the repo root:
     python stage4_relay/game.py [--host HOST] [--port PORT]
 """
-import argparse
 import os
-import socket
 import sys
 import time
 import warnings
@@ -23,29 +24,12 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # keep the console for
 import pygame
 
 with warnings.catch_warnings():
-    # PodSixNet 0.11 is built on asyncore and asynchat, which Python 3.11
-    # deprecates (3.12 removed them; requirements.txt installs a copy there).
-    # That warning is meant for PodSixNet's authors, so a student never sees it.
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore", DeprecationWarning)  # why: see "# Armour" in server.py
     from PodSixNet.Connection import ConnectionListener, connection
 
 STAGE = "stage 4: relay"
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 31425      # the server's default too
 WIDTH, HEIGHT = 640, 480
 FPS = 60
-ERROR_SECONDS = 4         # how long an error stays up before the game exits
-CONNECT_SECONDS = 8       # no answer in this long: a firewall, or no such machine
-#                           (under TCP_USER_TIMEOUT's 10 s below, so this line comes first)
-# A server's machine that sleeps, or leaves the network, vanishes without a word,
-# and TCP alone notices only after many minutes. These socket options, where the
-# OS has them, make it notice within about 11 s (README: Across a classroom network).
-VANISHING = (("TCP_KEEPIDLE", 5),     # after 5 s of silence, ask the peer if it is there
-             ("TCP_KEEPALIVE", 5),    # (the same, as macOS names it)
-             ("TCP_KEEPINTVL", 2),    # ask again every 2 s,
-             ("TCP_KEEPCNT", 3),      # and after 3 asks unanswered, it has gone
-             ("TCP_USER_TIMEOUT", 10000))  # Linux: or after 10 s of sent data unanswered
-SERVER_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "server.py")
 BACKGROUND, TEXT, DIM, ALERT = (24, 26, 34), (235, 235, 235), (150, 156, 170), (255, 120, 100)
 # PodSixNet's connection reports its own socket events as messages too. They
 # never crossed the network, so the counters leave them out.
@@ -60,11 +44,11 @@ class Game(ConnectionListener):
     """What one player sees: the connection, its messages and the window."""
 
     def __init__(self, host, port):
-        self.address, self.port = f"{host}:{port}", port
+        self.address = f"{host}:{port}"
         self.state = "connecting"
         self.error = None            # what went wrong, shown until we exit
         self.notice = None           # news to show until the next game starts
-        self.game_id = self.player = None  # from "startgame"
+        self.game_id = self.number = None  # from "startgame": our game, and our player number
         self.positions = self.arena = self.speed = None
         self.held = set()            # the arrow keys that are down
         self.running = True
@@ -75,30 +59,26 @@ class Game(ConnectionListener):
         self.font = pygame.font.Font(None, 26)
         self.big_font = pygame.font.Font(None, 44)
         self.Connect((host, port))   # PodSixNet: start connecting; Pump() finishes it
-        self.connect_by = time.monotonic() + CONNECT_SECONDS
-        if connection.socket is not None:
-            notice_vanishing(connection.socket)  # so that a vanished server is noticed
 
-    def send(self, message):
+    def send_counted(self, message):
         self.Send(message)  # queued; the next connection.Pump() sends it
         self.sent += 1
 
     def send_echo(self):
         text = f"echo {self.sent + 1}"
         self.echo_sent_at[text] = time.perf_counter()
-        self.send({"action": "echo", "text": text})
+        self.send_counted({"action": "echo", "text": text})
 
     def send_move(self):
         dx = sum(ARROWS[key][0] for key in self.held) * self.speed
         dy = sum(ARROWS[key][1] for key in self.held) * self.speed
         if dx or dy:  # one message a frame, however many keys are down
-            self.send({"action": "move", "gameID": self.game_id, "player": self.player,
-                       "dx": dx, "dy": dy})
+            self.send_counted({"action": "move", "gameID": self.game_id, "player": self.number,
+                               "dx": dx, "dy": dy})
 
     def fail(self, reason):
-        if self.error is None:
+        if self.error is None:  # the first reason is the one to show
             self.error, self.state, self.exit_code = reason, "disconnected", 1
-            self.error_until = time.monotonic() + ERROR_SECONDS
             print(reason, file=sys.stderr, flush=True)
 
     # Messages. PodSixNet calls Network_<action>, then Network, for each one.
@@ -120,10 +100,10 @@ class Game(ConnectionListener):
         self.state = "waiting for an opponent"
 
     def Network_startgame(self, message):
-        self.game_id, self.player = message["gameID"], message["player"]
+        self.game_id, self.number = message["gameID"], message["player"]
         self.positions, self.arena = message["positions"], message["arena"]
         self.speed = message["speed"]
-        self.state = f"in game {self.game_id} as player {self.player}"
+        self.state = f"in game {self.game_id} as player {self.number}"
         self.notice = None
 
     def Network_positions(self, message):
@@ -131,20 +111,8 @@ class Game(ConnectionListener):
 
     def Network_opponentleft(self, message):
         self.state = "opponent left"
-        self.game_id = self.player = self.positions = None
+        self.game_id = self.number = self.positions = None
         self.notice = "Your opponent left, so you are back in the queue."
-
-    def Network_error(self, message):
-        error = message["error"]  # an exception, or the arguments of one
-        why = error[-1] if isinstance(error, tuple) else (getattr(error, "strerror", None) or error)
-        if self.state == "connecting" and self.address.startswith(("127.", "localhost:")):
-            self.fail(f"No server at {self.address} ({why}). Start one first: "
-                      f"python {os.path.relpath(SERVER_PY)} --port {self.port}")
-        elif self.state == "connecting":
-            self.fail(f"No server at {self.address} ({why}). Is it running there, "
-                      "started with --host 0.0.0.0?")
-        else:
-            self.fail(f"Lost the connection to the server at {self.address} ({why}).")
 
     def Network_disconnected(self, message):
         self.fail(f"The server at {self.address} closed the connection.")
@@ -154,8 +122,6 @@ class Game(ConnectionListener):
     def handle_event(self, event):
         if event.type == pygame.QUIT:
             self.running = False
-        elif event.type == pygame.KEYDOWN and self.error:
-            self.running = False  # any key closes the error screen
         elif event.type == pygame.KEYDOWN and event.key == pygame.K_SPACE:
             if self.state != "connecting":
                 self.send_echo()
@@ -169,23 +135,13 @@ class Game(ConnectionListener):
             self.send_move()
         connection.Pump()  # send what we queued, read what has arrived
         self.Pump()        # run our Network_<action> methods on what arrived
-        if self.error is None and self.state != "connecting" and not connection.connected:
-            # PodSixNet forgets an error that comes while it sends (EndPoint.Pump
-            # empties its queue after sending), so ask the connection itself.
-            self.fail(f"Lost the connection to the server at {self.address} (it stopped answering).")
-        if self.state == "connecting" and time.monotonic() > self.connect_by:
-            self.fail(f"No answer from {self.address} in {CONNECT_SECONDS} s. Is the server "
-                      "running there, and does its firewall let players in?")
-        if self.error and time.monotonic() > self.error_until:
-            self.running = False
 
     def draw(self, screen):
         screen.fill(BACKGROUND)
         status = f"{STAGE}  |  {self.state}  |  sent {self.sent}  received {self.received}"
         screen.blit(self.font.render(status, True, TEXT), (12, 10))
         if self.error:
-            self.draw_lines(screen, self.error, ALERT, 12, 60)
-            return
+            return draw_words(screen, self.font, self.error, ALERT, (12, 60))
         rtt = "-" if self.round_trip_ms is None else f"{self.round_trip_ms:.1f} ms"
         screen.blit(self.font.render(f"round trip {rtt}   (space: echo, arrows: move)", True, DIM), (12, 36))
         self.draw_scene(screen)
@@ -201,27 +157,101 @@ class Game(ConnectionListener):
 
     def draw_arena(self, screen):
         left, top = ARENA_ORIGIN
-        title = f"Game {self.game_id}: you are player {self.player}"
-        screen.blit(self.font.render(title, True, PLAYER_COLOURS[self.player]), (12, 62))
+        title = f"Game {self.game_id}: you are player {self.number}"
+        screen.blit(self.font.render(title, True, PLAYER_COLOURS[self.number]), (12, 62))
         width, height = self.arena  # positions are centres, so the wall is RADIUS further out
         pygame.draw.rect(screen, DIM, (left - RADIUS, top - RADIUS, width + 2 * RADIUS,
                                        height + 2 * RADIUS), 2)
         for number, (x, y) in enumerate(self.positions):
             centre = (left + x, top + y)
             pygame.draw.circle(screen, PLAYER_COLOURS[number], centre, RADIUS)
-            if number == self.player:
+            if number == self.number:
                 pygame.draw.circle(screen, TEXT, centre, RADIUS + 4, 2)  # a ring marks you
-            label = self.font.render("you" if number == self.player else f"player {number}", True, TEXT)
+            label = self.font.render("you" if number == self.number else f"player {number}", True, TEXT)
             screen.blit(label, label.get_rect(midbottom=(centre[0], centre[1] - RADIUS - 6)))
 
-    def draw_lines(self, screen, text, colour, x, y):
-        line = ""  # wrap the words to fit the window
-        for word in text.split():
-            if line and self.font.size(f"{line} {word}")[0] > WIDTH - 2 * x:
-                screen.blit(self.font.render(line, True, colour), (x, y))
-                line, y = "", y + self.font.get_linesize()
-            line = f"{line} {word}".strip()
-        screen.blit(self.font.render(line, True, colour), (x, y))
+
+# Armour: below this line is what makes each network failure one clear line (no
+# server, no answer, a server that vanishes, a message with no handler), then the
+# command line. These lines are the same in every stage; README's Troubleshooting
+# lists what they print.
+import argparse
+import socket
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 31425      # the server's default too
+ERROR_SECONDS = 4         # how long an error stays up before the game exits
+CONNECT_SECONDS = 8       # no answer in this long: a firewall, or no such machine
+#                           (under TCP_USER_TIMEOUT's 10 s below, so this line comes first)
+# A server's machine that sleeps, or leaves the network, vanishes without a word,
+# and TCP alone notices only after many minutes. These socket options, where the
+# OS has them, make it notice within about 11 s (README: Across a classroom network).
+VANISHING = (("TCP_KEEPIDLE", 5),     # after 5 s of silence, ask the peer if it is there
+             ("TCP_KEEPALIVE", 5),    # (the same, as macOS names it)
+             ("TCP_KEEPINTVL", 2),    # ask again every 2 s,
+             ("TCP_KEEPCNT", 3),      # and after 3 asks unanswered, it has gone
+             ("TCP_USER_TIMEOUT", 10000))  # Linux: or after 10 s of sent data unanswered
+SERVER_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "server.py")
+
+
+class ArmouredGame(Game):
+    """The lesson's Game, which says in one line what went wrong, and never hangs."""
+
+    def __init__(self, host, port):
+        self.port, self.unhandled = port, set()
+        Game.__init__(self, host, port)
+        self.connect_by = time.monotonic() + CONNECT_SECONDS
+        if connection.socket is not None:
+            notice_vanishing(connection.socket)  # so that a vanished server is noticed
+
+    def Network(self, message):
+        Game.Network(self, message)
+        action = message["action"]
+        if action not in LOCAL_EVENTS and not hasattr(self, f"Network_{action}"):
+            if action not in self.unhandled:  # once: a held key would repeat it every frame
+                self.unhandled.add(action)
+                print(f"game.py has no Network_{action}, so it ignores {short(message)}",
+                      file=sys.stderr, flush=True)
+
+    def Network_error(self, message):
+        error = message["error"]  # an exception, or the arguments of one
+        why = error[-1] if isinstance(error, tuple) else (getattr(error, "strerror", None) or error)
+        if self.state == "connecting" and self.address.startswith(("127.", "localhost:")):
+            self.fail(f"No server at {self.address} ({why}). Start one first: "
+                      f"python {os.path.relpath(SERVER_PY)} --port {self.port}")
+        elif self.state == "connecting":
+            self.fail(f"No server at {self.address} ({why}). Is it running there, "
+                      "started with --host 0.0.0.0?")
+        else:
+            self.fail(f"Lost the connection to the server at {self.address} ({why}).")
+
+    def fail(self, reason):
+        if self.error is None:
+            self.error_until = time.monotonic() + ERROR_SECONDS
+        Game.fail(self, reason)
+
+    def handle_event(self, event):
+        if event.type == pygame.KEYDOWN and self.error:
+            self.running = False  # any key closes the error screen
+        else:
+            Game.handle_event(self, event)
+
+    def update(self):
+        Game.update(self)
+        if self.error is None and self.state != "connecting" and not connection.connected:
+            # PodSixNet forgets an error that comes while it sends (EndPoint.Pump
+            # empties its queue after sending), so ask the connection itself.
+            self.fail(f"Lost the connection to the server at {self.address} (it stopped answering).")
+        if self.state == "connecting" and time.monotonic() > self.connect_by:
+            self.fail(f"No answer from {self.address} in {CONNECT_SECONDS} s. Is the server "
+                      "running there, and does its firewall let players in?")
+        if self.error and time.monotonic() > self.error_until:
+            self.running = False
+
+
+def short(value):
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def notice_vanishing(sock):
@@ -232,6 +262,17 @@ def notice_vanishing(sock):
                 sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
             except OSError:
                 pass  # an older system: its own, slower timers stay
+
+
+def draw_words(screen, font, text, colour, at):
+    x, y = at  # wrap the words to fit the window
+    line = ""
+    for word in text.split():
+        if line and font.size(f"{line} {word}")[0] > WIDTH - 2 * x:
+            screen.blit(font.render(line, True, colour), (x, y))
+            line, y = "", y + font.get_linesize()
+        line = f"{line} {word}".strip()
+    screen.blit(font.render(line, True, colour), (x, y))
 
 
 def main():
@@ -250,7 +291,7 @@ def main():
     pygame.display.set_caption(f"{STAGE} - {args.host}:{args.port}")
     clock = pygame.time.Clock()
     try:
-        game = Game(args.host, args.port)
+        game = ArmouredGame(args.host, args.port)
         while game.running:
             for event in pygame.event.get():
                 game.handle_event(event)

@@ -2,40 +2,173 @@
 
 What this stage adds to stage 3:
   * The "move" message: {"action": "move", "gameID": G, "player": P, "dx": .., "dy": ..}.
-  * The server is the authority. It checks that G and P are this connection's
-    own game and player (the original looked up whatever gameID a client
-    sent), clamps the step to the speed and the position to the arena, and
+  * The server is the authority over positions. It drops a move that names
+    another game or another player than the sender's own (the original looked
+    up whatever gameID a client sent), and one whose dx or dy is not a whole
+    number. It cuts a longer step to SPEED, keeps the player inside ARENA, and
     only then moves the player.
+  * It does not limit how often a player moves: a client that sends 60 moves
+    in one frame moves 60 steps (README: stage 4, exercise 4).
   * After every move it sends "positions", both players' positions, to both
     players, the mover included. This is the original project's first build:
     two messages for every move.
 
+The lesson ends at the line "# Armour". Below it: what keeps one client from
+hurting the others, and the command line, the same in every stage.
+
 Run it from the repo root, and stop it with Ctrl+C:
     python stage4_relay/server.py [--host HOST] [--port PORT]
 """
+import itertools
+import sys
+import warnings
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)  # why: see "# Armour"
+    from PodSixNet.Channel import Channel
+    from PodSixNet.Server import Server
+
+STAGE = "stage 4: relay"
+ARENA = (560, 340)          # the width and height that players' positions stay within
+START_POSITIONS = ((140, 170), (420, 170))  # player 0 on the left, player 1 on the right
+SPEED = 4                   # the longest step, in each direction, that one move may take
+
+
+class Game:
+    """One match: channels[0] waited in the queue, channels[1] joined."""
+
+    def __init__(self, game_id, first_channel):
+        self.id = game_id
+        self.channels = [first_channel]
+        self.positions = [list(start) for start in START_POSITIONS]  # the server's truth
+
+    def move(self, number, dx, dy):
+        self.positions[number] = moved(self.positions[number], dx, dy, SPEED, ARENA)
+
+
+class PlayerChannel(Channel):
+    """The server's end of one client's connection."""
+
+    def __init__(self, *args, **kwargs):
+        Channel.__init__(self, *args, **kwargs)
+        self.name = "%s:%d" % self.addr[:2]  # the client's address and port, for the log
+        self.game = None  # the Game this player waits in or plays
+
+    def Network_echo(self, message):
+        text = message.get("text")
+        if not isinstance(text, str):
+            return self.drop(message, "an echo needs a text string")
+        self.Send({"action": "echo", "text": text})  # back to this client only
+
+    def Network_move(self, message):
+        game = self.game
+        number = game.channels.index(self) if game and len(game.channels) == 2 else None
+        # Trust nothing a client says: the move must name this connection's own
+        # started game and its own player number, or it changes nothing.
+        if number is None or message.get("gameID") != game.id or message.get("player") != number:
+            return self.drop(message, "not this player's game and player number")
+        dx, dy = message.get("dx"), message.get("dy")
+        if type(dx) is not int or type(dy) is not int:
+            return self.drop(message, "dx and dy must be whole numbers")
+        game.move(number, dx, dy)
+        for channel in game.channels:  # both players hear of every move, the mover too
+            channel.Send({"action": "positions", "positions": game.positions})
+
+    def drop(self, message, reason):
+        log(f"{self.name} sent {message}: {reason}; dropped")  # the client stays connected
+
+    def Close(self):
+        # PodSixNet calls this when the client hangs up.
+        self._server.player_left(self)
+
+
+class GameServer(Server):
+    channelClass = PlayerChannel  # PodSixNet makes one of these per client
+
+    def __init__(self, *args, **kwargs):
+        Server.__init__(self, *args, **kwargs)
+        self.waiting_game = None  # the queue: a game whose one player awaits another
+        self.games = []           # the games that have started
+        self.game_ids = itertools.count()  # 0, 1, 2, ...: no two games share an ID
+
+    def Connected(self, channel, addr):
+        # PodSixNet calls this for each new client, after greeting it with
+        # {"action": "connected"}.
+        self.enqueue(channel)
+        log(f"{channel.name} joined ({self.summary()})")
+
+    def enqueue(self, newcomer):
+        if self.waiting_game is None:
+            self.waiting_game = newcomer.game = Game(next(self.game_ids), newcomer)
+            newcomer.Send({"action": "waiting"})
+            return
+        game, self.waiting_game = self.waiting_game, None
+        game.channels.append(newcomer)
+        newcomer.game = game
+        self.games.append(game)
+        for number, channel in enumerate(game.channels):
+            channel.Send({"action": "startgame", "gameID": game.id, "player": number,
+                          "positions": game.positions, "arena": list(ARENA), "speed": SPEED})
+        log(f"game {game.id} started: {game.channels[0].name} vs {game.channels[1].name}")
+
+    def player_left(self, channel):
+        if channel not in self.channels:
+            return  # already handled: a connection can end in more than one way
+        self.channels.remove(channel)  # PodSixNet never forgets a channel itself
+        game, channel.game = channel.game, None
+        if game is self.waiting_game:
+            self.waiting_game = None  # so nobody is ever paired with a player who has gone
+        elif game is not None:
+            self.games.remove(game)
+            for opponent in game.channels:
+                if opponent is not channel:
+                    opponent.Send({"action": "opponentleft"})
+                    self.enqueue(opponent)  # back in the queue, for the next newcomer
+        log(f"{channel.name} left ({self.summary()})")
+
+    def summary(self):
+        waiting = 0 if self.waiting_game is None else 1
+        return f"connected {len(self.channels)}, waiting {waiting}, games {len(self.games)}"
+
+    def serve_forever(self):
+        while True:
+            self.Pump()  # send every channel's queued messages, then read and handle what arrives
+
+
+def moved(position, dx, dy, speed, arena):
+    """Where a move takes a player: a step of at most `speed` each way, inside the arena."""
+    x, y = position
+    x += clamp(dx, -speed, speed)  # no step longer than the speed: no teleporting
+    y += clamp(dy, -speed, speed)
+    return [clamp(x, 0, arena[0]), clamp(y, 0, arena[1])]
+
+
+def clamp(value, low, high):
+    return max(low, min(high, value))
+
+
+def log(line, file=sys.stdout):
+    print(line, file=file, flush=True)  # flush: show it now, even through a pipe
+
+
+# Armour: below this line is what keeps one client from hurting the others (the
+# limits, bad bytes, a client that stops reading or vanishes), then the command
+# line. These lines are the same in every stage; README's "How it holds up" tries each.
 import argparse
 import errno
-import itertools
 import os
 import select
 import signal
 import socket
-import sys
 import time
 import traceback
-import warnings
 
-with warnings.catch_warnings():
-    # PodSixNet 0.11 is built on asyncore and asynchat, which Python 3.11
-    # deprecates (3.12 removed them; requirements.txt installs a copy there).
-    # That warning is meant for PodSixNet's authors, so a student never sees it.
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from PodSixNet.Channel import Channel
-    from PodSixNet.Server import Server
-    from PodSixNet.asyncwrapper import asyncore
-    from PodSixNet.rencode import loads
+# PodSixNet 0.11 is built on asyncore and asynchat, which Python 3.11 deprecates
+# (3.12 removed them; requirements.txt installs a copy there). The imports at the
+# top hide that warning: it is meant for PodSixNet's authors, not for a student.
+from PodSixNet.asyncwrapper import asyncore  # the event loop under PodSixNet
+from PodSixNet.rencode import loads          # bytes back into a message
 
-STAGE = "stage 4: relay"
 DEFAULT_HOST = "127.0.0.1"  # this machine only; --host 0.0.0.0 serves a classroom LAN
 DEFAULT_PORT = 31425        # PodSixNet's client default, so game.py needs no flags
 BACKLOG = 128               # connections the OS holds for us: a class joins in a burst
@@ -53,17 +186,123 @@ VANISHING = (("TCP_KEEPIDLE", 5),     # after 5 s of silence, ask the peer if it
              ("TCP_KEEPCNT", 3),      # and after 3 asks unanswered, it has gone
              ("TCP_USER_TIMEOUT", 10000))  # Linux: or after 10 s of sent data unanswered
 GAME_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "game.py")
-ARENA = (560, 340)          # the width and height that players' positions stay within
-START_POSITIONS = ((140, 170), (420, 170))  # player 0 on the left, player 1 on the right
-SPEED = 4                   # the longest step, in each direction, that one move may take
 
 
-def log(line, file=sys.stdout):
-    print(line, file=file, flush=True)  # flush: show it now, even through a pipe
+class ArmouredChannel(PlayerChannel):
+    """The lesson's PlayerChannel, made safe from what a client sends or fails to send."""
+    ac_in_buffer_size = READ_BYTES  # asynchat's read size; 64 KiB unless we say
+
+    def __init__(self, *args, **kwargs):
+        PlayerChannel.__init__(self, *args, **kwargs)
+        self.unlogged_drops, self.quiet_until = 0, 0.0  # see drop()
+        notice_vanishing(self.socket)  # so that a vanished client is noticed
+
+    def collect_incoming_data(self, data):
+        # asynchat hands over each piece of a message until the end marker.
+        # Hold no more than MAX_MESSAGE_BYTES: a client that never sends the
+        # marker would otherwise fill the server's memory.
+        if len(self._ibuffer) + len(data) > MAX_MESSAGE_BYTES:
+            self._ibuffer = b""
+            self.cut(f"sent {MAX_MESSAGE_BYTES} bytes and no end marker")
+        elif self.connected:
+            self._ibuffer += data
+
+    def found_terminator(self):
+        # PodSixNet calls this when a whole message has arrived. Its own version
+        # crashes this channel on a message it cannot handle; this one drops the
+        # message instead and keeps serving, whatever the client sent.
+        raw, self._ibuffer = self._ibuffer, b""
+        if not self.connected:
+            return  # closed earlier in this same read
+        try:
+            message = loads(raw)
+        except Exception:
+            return self.cut("sent bytes that do not decode")
+        action = message.get("action") if isinstance(message, dict) else None
+        handler = getattr(self, "Network_" + action, None) if isinstance(action, str) else None
+        if handler is None:
+            self.drop(message, "no such action")
+        else:
+            handler(message)
+
+    def drop(self, message, reason):
+        # One line for a dropped message, then at most one a second with a count,
+        # so that a client flooding bad messages cannot flood the console too.
+        now = time.monotonic()
+        if now < self.quiet_until:
+            self.unlogged_drops += 1
+            return
+        if self.unlogged_drops:
+            reason += f" (and {self.unlogged_drops} more not shown)"
+        PlayerChannel.drop(self, short(message), reason)
+        self.unlogged_drops, self.quiet_until = 0, now + 1
+
+    def unsent_bytes(self):
+        return sum(len(data) for data in self.producer_fifo)  # asynchat's queue for the socket
+
+    def cut(self, why):
+        log(f"{self.name} {why}; closing its connection")
+        self.handle_close()  # asyncore's: it calls our Close(), then closes the socket
+
+    def Error(self, error):
+        # PodSixNet calls this after it has closed the channel because of an
+        # error: a broken connection, or a bug in this file.
+        if isinstance(error, OSError):
+            log(f"{self.name} lost its connection ({error.strerror or error})")
+        else:
+            log(f"{self.name}: a bug in server.py, connection closed:", sys.stderr)
+            traceback.print_exc()
+        self._server.player_left(self)
 
 
-def clamp(value, low, high):
-    return max(low, min(high, value))
+class ArmouredServer(GameServer):
+    """The lesson's GameServer, with limits, and a loop that sleeps while nothing happens."""
+    channelClass = ArmouredChannel
+    max_players = MAX_PLAYERS
+
+    def Connected(self, channel, addr):
+        if len(self.channels) > self.max_players:  # refuse it now, or accept() fails
+            self.channels.remove(channel)         # later and the loop spins, retrying it
+            channel.close()
+            return log(f"{channel.name} refused: the server is full ({self.max_players} players)")
+        GameServer.Connected(self, channel, addr)
+
+    def player_left(self, channel):
+        if channel in self.channels and channel.unlogged_drops:  # what drop() had not shown
+            log(f"{channel.name} had {channel.unlogged_drops} more messages dropped, not shown")
+        GameServer.player_left(self, channel)
+
+    def Pump(self):
+        for channel in list(self.channels):  # a copy: a channel that closes leaves the list
+            channel.Pump()  # hand the messages Send() queued to the socket
+            if channel.unsent_bytes() > MAX_UNSENT_BYTES:
+                # Its socket takes no more: the client has stopped reading (a
+                # frozen window, a stuck script). Keeping everything for it would
+                # grow without limit, so let it go, just as if it had left.
+                channel.cut(f"left {MAX_UNSENT_BYTES} bytes unread")
+        # PodSixNet's own Server.Pump() never waits, so its examples loop on Pump()
+        # and sleep(0.0001), which keeps a core busy while nobody plays. poll2
+        # waits until a socket is ready, for as long as that takes, and unlike
+        # select() it can watch more than 1024 sockets. Then it reads what has
+        # arrived, which calls found_terminator(), and Network_<action>.
+        if hasattr(select, "poll"):
+            asyncore.poll2(None, self._map)
+        else:  # Windows: select(), and a second at most, or Ctrl+C waits for a player
+            asyncore.poll(1.0, self._map)
+
+    def set_reuse_addr(self):
+        # PodSixNet calls this before it binds the port. On Windows, SO_REUSEADDR
+        # lets a second server bind a port in use without an error, so ask there
+        # for the port alone, and the second server hears "already in use".
+        if hasattr(socket, "SO_EXCLUSIVEADDRUSE"):
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
+        else:
+            Server.set_reuse_addr(self)
+
+
+def short(value):
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def notice_vanishing(sock):
@@ -91,203 +330,6 @@ def addresses():
     except OSError:
         pass
     return [address for address in dict.fromkeys(found) if not address.startswith(("127.", "169.254."))]
-
-
-def short(value):
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-class Game:
-    """One match: players[0] waited in the queue, players[1] joined."""
-
-    def __init__(self, game_id, first_player):
-        self.id = game_id
-        self.players = [first_player]
-        self.positions = [list(start) for start in START_POSITIONS]  # the server's truth
-
-    def move(self, player, dx, dy):
-        x, y = self.positions[player]
-        x += clamp(dx, -SPEED, SPEED)  # no step longer than the speed: no teleporting
-        y += clamp(dy, -SPEED, SPEED)
-        self.positions[player] = [clamp(x, 0, ARENA[0]), clamp(y, 0, ARENA[1])]
-
-
-class PlayerChannel(Channel):
-    """The server's end of one client's connection."""
-    ac_in_buffer_size = READ_BYTES  # asynchat's read size; 64 KiB unless we say
-
-    def __init__(self, *args, **kwargs):
-        Channel.__init__(self, *args, **kwargs)
-        self.name = "%s:%d" % self.addr[:2]  # the client's address, for the log
-        self.unlogged_drops, self.quiet_until = 0, 0.0  # see drop()
-        notice_vanishing(self.socket)  # so that a vanished client is noticed
-        self.game = None  # the Game this player waits in or plays
-
-    def collect_incoming_data(self, data):
-        # asynchat hands over each piece of a message until the end marker.
-        # Hold no more than MAX_MESSAGE_BYTES: a client that never sends the
-        # marker would otherwise fill the server's memory.
-        if len(self._ibuffer) + len(data) > MAX_MESSAGE_BYTES:
-            log(f"{self.name} sent {MAX_MESSAGE_BYTES} bytes and no end marker; "
-                "closing its connection")
-            self._ibuffer = b""
-            self.handle_close()
-        elif self.connected:
-            self._ibuffer += data
-
-    def unsent_bytes(self):
-        return sum(len(data) for data in self.producer_fifo)  # asynchat's queue for the socket
-
-    def found_terminator(self):
-        # PodSixNet calls this when a whole message has arrived. Its own version
-        # crashes this channel on a message it cannot handle; ours drops the
-        # message instead and keeps serving, whatever the client sent.
-        raw, self._ibuffer = self._ibuffer, b""
-        if not self.connected:
-            return  # closed earlier in this same read
-        try:
-            message = loads(raw)
-        except Exception:
-            log(f"{self.name} sent bytes that do not decode; closing its connection")
-            self.handle_close()
-            return
-        action = message.get("action") if isinstance(message, dict) else None
-        handler = getattr(self, "Network_" + action, None) if isinstance(action, str) else None
-        if handler is None:
-            self.drop(message, "no such action")
-        else:
-            handler(message)
-
-    def drop(self, message, reason):
-        # One line for a dropped message, then at most one a second with a count,
-        # so that a client flooding bad messages cannot flood the console too.
-        now = time.monotonic()
-        if now < self.quiet_until:
-            self.unlogged_drops += 1
-            return
-        more = f" (and {self.unlogged_drops} more not shown)" if self.unlogged_drops else ""
-        log(f"{self.name} sent {short(message)}: {reason}; dropped{more}")
-        self.unlogged_drops, self.quiet_until = 0, now + 1
-
-    def Network_echo(self, message):
-        text = message.get("text")
-        if not isinstance(text, str):
-            return self.drop(message, "an echo needs a text string")
-        self.Send({"action": "echo", "text": text})  # back to this client only
-
-    def Network_move(self, message):
-        game = self.game
-        player = game.players.index(self) if game and len(game.players) == 2 else None
-        # Trust nothing a client says: the move must name this connection's own
-        # started game and its own player number, or it changes nothing.
-        if player is None or message.get("gameID") != game.id or message.get("player") != player:
-            return self.drop(message, "not this player's game and player number")
-        dx, dy = message.get("dx"), message.get("dy")
-        if type(dx) is not int or type(dy) is not int:
-            return self.drop(message, "dx and dy must be whole numbers")
-        game.move(player, dx, dy)
-        for channel in game.players:  # both players hear of every move, the mover too
-            channel.Send({"action": "positions", "positions": game.positions})
-
-    def Close(self):
-        # PodSixNet calls this when the client hangs up.
-        self._server.player_left(self)
-
-    def Error(self, error):
-        # PodSixNet calls this after it has closed the channel because of an
-        # error: a broken connection, or a bug in this file.
-        if isinstance(error, OSError):
-            log(f"{self.name} lost its connection ({error.strerror or error})")
-        else:
-            log(f"{self.name}: a bug in server.py, connection closed:", sys.stderr)
-            traceback.print_exc()
-        self._server.player_left(self)
-
-
-class GameServer(Server):
-    channelClass = PlayerChannel  # PodSixNet makes one of these per client
-    max_players = MAX_PLAYERS
-
-    def __init__(self, *args, **kwargs):
-        Server.__init__(self, *args, **kwargs)
-        self.waiting_game = None  # the queue: a game whose one player awaits another
-        self.games = []           # the games that have started
-        self.game_ids = itertools.count()  # 0, 1, 2, ...: no two games share an ID
-
-    def Connected(self, channel, addr):
-        # PodSixNet calls this for each new client, after greeting it with
-        # {"action": "connected"}.
-        if len(self.channels) > self.max_players:  # refuse it now, or accept() fails
-            self.channels.remove(channel)         # later and the loop spins, retrying it
-            channel.close()
-            return log(f"{channel.name} refused: the server is full ({self.max_players} players)")
-        self.enqueue(channel)
-        log(f"{channel.name} joined ({self.summary()})")
-
-    def enqueue(self, channel):
-        if self.waiting_game is None:
-            self.waiting_game = channel.game = Game(next(self.game_ids), channel)
-            channel.Send({"action": "waiting"})
-            return
-        game, self.waiting_game = self.waiting_game, None
-        game.players.append(channel)
-        channel.game = game
-        self.games.append(game)
-        for number, player in enumerate(game.players):
-            player.Send({"action": "startgame", "gameID": game.id, "player": number,
-                         "positions": game.positions, "arena": list(ARENA), "speed": SPEED})
-        log(f"game {game.id} started: {game.players[0].name} vs {game.players[1].name}")
-
-    def player_left(self, channel):
-        if channel not in self.channels:
-            return  # already handled
-        self.channels.remove(channel)  # PodSixNet never forgets a channel itself
-        if channel.unlogged_drops:  # what drop() had not shown yet
-            log(f"{channel.name} had {channel.unlogged_drops} more messages dropped, not shown")
-        game, channel.game = channel.game, None
-        if game is self.waiting_game:
-            self.waiting_game = None  # so nobody is ever paired with a player who has gone
-        elif game is not None:
-            self.games.remove(game)
-            for opponent in game.players:
-                if opponent is not channel:
-                    opponent.Send({"action": "opponentleft"})
-                    self.enqueue(opponent)  # back in the queue, for the next newcomer
-        log(f"{channel.name} left ({self.summary()})")
-
-    def summary(self):
-        waiting = 0 if self.waiting_game is None else 1
-        return f"connected {len(self.channels)}, waiting {waiting}, games {len(self.games)}"
-
-    def serve_forever(self):
-        while True:
-            for channel in list(self.channels):  # a copy: a failed send closes
-                channel.Pump()  # hand the messages Send() queued to the socket
-                if channel.unsent_bytes() > MAX_UNSENT_BYTES:
-                    # Its socket takes no more: the client has stopped reading (a
-                    # frozen window, a stuck script). Keeping everything for it would
-                    # grow without limit, so let it go, just as if it had left.
-                    log(f"{channel.name} left {MAX_UNSENT_BYTES} bytes unread; "
-                        "closing its connection")
-                    channel.handle_close()
-            # PodSixNet's Server.Pump() never waits, so the usual loop of Pump()
-            # and sleep(0.0001) keeps a core busy while nobody plays. poll2 waits
-            # until a socket is ready, for as long as that takes, and unlike
-            # select() it can watch more than 1024 sockets.
-            if hasattr(select, "poll"):
-                asyncore.poll2(None, self._map)
-            else:  # Windows: select(), and a second at most, or Ctrl+C waits for a player
-                asyncore.poll(1.0, self._map)
-
-    def set_reuse_addr(self):
-        # PodSixNet calls this before it binds the port. On Windows, SO_REUSEADDR
-        # lets a second server bind a port in use without an error, so ask there
-        # for the port alone, and the second server hears "already in use".
-        if hasattr(socket, "SO_EXCLUSIVEADDRUSE"):
-            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
-        else:
-            Server.set_reuse_addr(self)
 
 
 def tell_the_class(host, port):
@@ -318,7 +360,7 @@ def main():
                         help="refuse players past this many (default %(default)s)")
     args = parser.parse_args()
     try:
-        server = GameServer(localaddr=(args.host, args.port), listeners=BACKLOG)
+        server = ArmouredServer(localaddr=(args.host, args.port), listeners=BACKLOG)
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             log(f"Port {args.port} is already in use: is another server still running? "

@@ -29,7 +29,7 @@ with warnings.catch_warnings():
     from PodSixNet.Connection import connection
 
 SNAPSHOT = ("state", "notice", "error", "running", "exit_code", "sent", "received",
-            "round_trip_ms", "game_id", "player", "positions", "arena")
+            "round_trip_ms", "game_id", "number", "positions", "arena")
 
 
 class Wire:
@@ -79,7 +79,7 @@ def main():
     pygame.init()
     screen = pygame.display.set_mode((stage.WIDTH, stage.HEIGHT))
     wire = Wire()
-    game = stage.Game(host, port)
+    game = stage.ArmouredGame(host, port)  # as game.py's main() makes it
     clock = pygame.time.Clock()
 
     times = {"frame_started": None}  # on the clock all processes share: CLOCK_MONOTONIC

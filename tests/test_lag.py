@@ -93,7 +93,7 @@ def test_own_move_waits_a_round_trip_in_stage4_but_not_in_stage5(stage, as_windo
     server = start_server(stage)
     proxy = start_proxy(server, DELAY)
     mover, watcher = start_two_games(stage, proxy.port)
-    me = mover.snapshot()["player"]
+    me = mover.snapshot()["number"]
     start = mover.snapshot()["positions"][me]
     pressed = mover.frames(1, keydown=["right"])  # one frame with the key held: one move
     mover.frames(1, keyup=["right"])

@@ -37,6 +37,6 @@ def test_a_requeued_player_gets_a_new_game_id(stage, start_server, connect, conn
 def test_windows_show_game_and_player(stage, start_server, start_two_games):
     server = start_server(stage)
     one, two = (game.snapshot() for game in start_two_games(stage, server.port))
-    assert one["game_id"] == two["game_id"] and (one["player"], two["player"]) == (0, 1)
+    assert one["game_id"] == two["game_id"] and (one["number"], two["number"]) == (0, 1)
     assert one["state"] == f"in game {one['game_id']} as player 0"
     assert one["positions"] == two["positions"]
