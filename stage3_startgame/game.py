@@ -228,8 +228,8 @@ class ArmouredGame(Game):
 
 
 def short(value):
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    text = repr(value)  # a message as it was sent, cut short if it is long
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def notice_vanishing(sock):

@@ -302,8 +302,8 @@ class ArmouredServer(GameServer):
 
 
 def short(value):
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    text = repr(value)  # a message as it was sent, cut short if it is long
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def notice_vanishing(sock):

@@ -581,6 +581,13 @@ class GameProcess:
     def screenshot(self, path):
         return self.command(cmd="screenshot", path=str(path))
 
+    def echo(self):
+        """Press space and run frames until the echo comes back: the server has
+        handled everything this game sent before it. Returns the snapshot then."""
+        echoes = self.snapshot()["wire"]["actions"].count("echo")
+        self.frames(1, keydown=["space"], keyup=["space"])
+        return self.until(f"wire['actions'].count('echo') > {echoes}")
+
     def close_window(self):
         """Close the window as a player would; returns the driver's exit code."""
         reply = self.command(cmd="close")

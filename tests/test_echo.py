@@ -1,6 +1,7 @@
 """Echo, from stage 1 on: the server sends each "echo" back to its sender, and only to it."""
 import pytest
 
+from answers import changed_copy
 from harness import stages_from
 
 
@@ -25,3 +26,15 @@ def test_game_shows_round_trip_and_true_counters(stage, start_server, start_game
     # The counters the class reads on screen are what really crossed the wire.
     assert shown["sent"] == shown["wire"]["sent"] == 2
     assert shown["received"] == shown["wire"]["received"]
+
+
+@pytest.mark.parametrize("stage", stages_from(1))
+def test_a_message_with_no_handler_is_reported_once(stage, tmp_path, start_server, start_game):
+    typo = changed_copy(stage, tmp_path, "    def Network_echo(self, message):\n        sent_at",
+                        "    def Network_ecko(self, message):\n        sent_at")  # in game.py
+    server = start_server(stage)
+    game = start_game(str(typo), server.port)
+    for echoes in (1, 2, 3):  # the one sent on connecting, then two presses of space
+        game.until(f"wire['actions'].count('echo') == {echoes}")
+        game.frames(1, keydown=["space"], keyup=["space"])
+    assert game.err.lines == ["game.py has no Network_echo, so it ignores {'action': 'echo', 'text': 'echo 1'}"]
