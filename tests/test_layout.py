@@ -51,3 +51,11 @@ def test_stage5_game_moves_itself_with_the_servers_own_lines():
 
     assert rule("stage5_optimized", "game.py") == rule("stage5_optimized", "server.py") \
         == rule("stage4_relay", "server.py")
+
+
+def test_readmes_code_excerpts_are_the_stages_own_lines():
+    stage_files = [(ROOT / stage / file).read_text(encoding="utf-8") for stage in STAGES for file in FILES]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for block in re.findall(r"```python\n(.*?)```", readme, re.S):
+        for excerpt in re.split(r"^ *\.\.\.\n", block, flags=re.M):  # "..." stands for lines left out
+            assert any(excerpt in text for text in stage_files), f"README quotes lines no stage has:\n{excerpt}"
