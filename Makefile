@@ -2,6 +2,7 @@
 #   make demo            the last stage's server and two game windows
 #   make demo STAGE=2    the same for stage 2 (any stage number)
 #   make demo STAGE=4 LAG=100   the same, the games 100 ms from the server each way
+#   make demo STAGE=4 LAG=100 JITTER=30   the same, each delay 30 ms more or less (JITTER at most LAG)
 #   make test            the whole test suite, headless
 #   make diff STAGE=3    what stage 3 adds to stage 2, for both files
 #   make screenshots     regenerate docs/*.png from the real stages, headless
@@ -16,6 +17,7 @@ BIN := $(VENV)/bin
 STAGE ?=
 PORT ?= 31425
 LAG ?=
+JITTER ?=
 
 HEADLESS := SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy
 STAGE_DIR = $(wildcard stage$(STAGE)_*)
@@ -34,7 +36,8 @@ MISSING := $(filter-out $(FOUND),$(SUPPORTED))
 .PHONY: demo test diff screenshots bench clean test-pythons test-oldest-newest test-debian-sid
 
 demo: $(VENV)/installed
-	$(BIN)/python tools/demo.py $(if $(STAGE),--stage $(STAGE)) --port $(PORT) $(if $(LAG),--lag $(LAG))
+	$(BIN)/python tools/demo.py $(if $(STAGE),--stage $(STAGE)) --port $(PORT) $(if $(LAG),--lag $(LAG)) \
+		$(if $(JITTER),--jitter $(JITTER))
 
 test: $(VENV)/installed
 	$(HEADLESS) $(BIN)/python -m pytest

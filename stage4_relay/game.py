@@ -58,7 +58,7 @@ class Game(ConnectionListener):
         self.round_trip_ms = None
         self.font = pygame.font.Font(None, 26)
         self.big_font = pygame.font.Font(None, 44)
-        self.Connect((host, port))   # PodSixNet: start connecting; Pump() finishes it
+        self.Connect((host, port))   # PodSixNet: start connecting; connection.Pump() finishes it
 
     def send_counted(self, message):
         self.Send(message)  # queued; the next connection.Pump() sends it
@@ -141,7 +141,7 @@ class Game(ConnectionListener):
         status = f"{STAGE}  |  {self.state}  |  sent {self.sent}  received {self.received}"
         screen.blit(self.font.render(status, True, TEXT), (12, 10))
         if self.error:
-            return draw_words(screen, self.font, self.error, ALERT, (12, 60))
+            return draw_words(screen, self.font, self.error, ALERT, (12, 60))  # wrapped: below "# Armour"
         rtt = "-" if self.round_trip_ms is None else f"{self.round_trip_ms:.1f} ms"
         screen.blit(self.font.render(f"round trip {rtt}   (space: echo, arrows: move)", True, DIM), (12, 36))
         self.draw_scene(screen)
@@ -198,7 +198,7 @@ class ArmouredGame(Game):
     """The lesson's Game, which says in one line what went wrong, and never hangs."""
 
     def __init__(self, host, port):
-        self.port, self.unhandled = port, set()
+        self.port, self.unhandled, self.heard_from_server = port, set(), False
         Game.__init__(self, host, port)
         self.connect_by = time.monotonic() + CONNECT_SECONDS
         if connection.socket is not None:
@@ -207,7 +207,8 @@ class ArmouredGame(Game):
     def Network(self, message):
         Game.Network(self, message)
         action = message["action"]
-        if action not in LOCAL_EVENTS and not hasattr(self, f"Network_{action}"):
+        self.heard_from_server = self.heard_from_server or action not in LOCAL_EVENTS
+        if action != "socketConnect" and not hasattr(self, f"Network_{action}"):
             if action not in self.unhandled:  # once: a held key would repeat it every frame
                 self.unhandled.add(action)
                 print(f"game.py has no Network_{action}, so it ignores {short(message)}",
@@ -242,7 +243,7 @@ class ArmouredGame(Game):
             # PodSixNet forgets an error that comes while it sends (EndPoint.Pump
             # empties its queue after sending), so ask the connection itself.
             self.fail(f"Lost the connection to the server at {self.address} (it stopped answering).")
-        if self.state == "connecting" and time.monotonic() > self.connect_by:
+        if self.state == "connecting" and not self.heard_from_server and time.monotonic() > self.connect_by:
             self.fail(f"No answer from {self.address} in {CONNECT_SECONDS} s. Is the server "
                       "running there, and does its firewall let players in?")
         if self.error and time.monotonic() > self.error_until:

@@ -24,7 +24,7 @@ import sys
 import warnings
 
 with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)  # why: see "# Armour"
+    warnings.simplefilter("ignore", DeprecationWarning)  # why: see "# Armour" below
     from PodSixNet.Channel import Channel
     from PodSixNet.Server import Server
 
@@ -51,7 +51,8 @@ class PlayerChannel(Channel):
 
     def __init__(self, *args, **kwargs):
         Channel.__init__(self, *args, **kwargs)
-        self.name = "%s:%d" % self.addr[:2]  # the client's address and port, for the log
+        host, port = self.addr[:2]  # PodSixNet gives each channel its client's address
+        self.address = f"{host}:{port}"  # for the log, e.g. 127.0.0.1:52311
         self.game = None  # the Game this player waits in or plays
 
     def Network_echo(self, message):
@@ -75,10 +76,11 @@ class PlayerChannel(Channel):
             channel.Send({"action": "positions", "positions": game.positions})
 
     def drop(self, message, reason):
-        log(f"{self.name} sent {message}: {reason}; dropped")  # the client stays connected
+        log(f"{self.address} sent {message}: {reason}; dropped")  # the client stays connected
 
     def Close(self):
-        # PodSixNet calls this when the client hangs up.
+        # PodSixNet calls this when the client hangs up. It gives each channel
+        # its server as self._server.
         self._server.player_left(self)
 
 
@@ -92,10 +94,10 @@ class GameServer(Server):
         self.game_ids = itertools.count()  # 0, 1, 2, ...: no two games share an ID
 
     def Connected(self, channel, addr):
-        # PodSixNet calls this for each new client, after greeting it with
-        # {"action": "connected"}.
+        # PodSixNet calls this for each new client, once it has queued a greeting,
+        # {"action": "connected"}, for it (and printed "connection" to the console).
         self.enqueue(channel)
-        log(f"{channel.name} joined ({self.summary()})")
+        log(f"{channel.address} joined ({self.summary()})")
 
     def enqueue(self, newcomer):
         if self.waiting_game is None:
@@ -109,12 +111,12 @@ class GameServer(Server):
         for number, channel in enumerate(game.channels):
             channel.Send({"action": "startgame", "gameID": game.id, "player": number,
                           "positions": game.positions, "arena": list(ARENA), "speed": SPEED})
-        log(f"game {game.id} started: {game.channels[0].name} vs {game.channels[1].name}")
+        log(f"game {game.id} started: {game.channels[0].address} vs {game.channels[1].address}")
 
     def player_left(self, channel):
         if channel not in self.channels:
-            return  # already handled: a connection can end in more than one way
-        self.channels.remove(channel)  # PodSixNet never forgets a channel itself
+            return  # already gone: Close() and Error() (below "# Armour") may both say so
+        self.channels.remove(channel)  # PodSixNet keeps every channel here, and never removes one
         game, channel.game = channel.game, None
         if game is self.waiting_game:
             self.waiting_game = None  # so nobody is ever paired with a player who has gone
@@ -124,7 +126,7 @@ class GameServer(Server):
                 if opponent is not channel:
                     opponent.Send({"action": "opponentleft"})
                     self.enqueue(opponent)  # back in the queue, for the next newcomer
-        log(f"{channel.name} left ({self.summary()})")
+        log(f"{channel.address} left ({self.summary()})")
 
     def summary(self):
         waiting = 0 if self.waiting_game is None else 1
@@ -132,7 +134,10 @@ class GameServer(Server):
 
     def serve_forever(self):
         while True:
-            self.Pump()  # send every channel's queued messages, then read and handle what arrives
+            # Send every channel's queued messages, then read what arrives and call
+            # its Network_<action> method. This Pump() is ArmouredServer's (below
+            # "# Armour"): PodSixNet's own never waits, so it would keep a core busy.
+            self.Pump()
 
 
 def moved(position, dx, dy, speed, arena):
@@ -163,7 +168,7 @@ import socket
 import time
 import traceback
 
-# PodSixNet 0.11 is built on asyncore and asynchat, which Python 3.11 deprecates
+# PodSixNet 0.11 is built on asyncore and asynchat, which Python deprecates
 # (3.12 removed them; requirements.txt installs a copy there). The imports at the
 # top hide that warning: it is meant for PodSixNet's authors, not for a student.
 from PodSixNet.asyncwrapper import asyncore  # the event loop under PodSixNet
@@ -208,9 +213,11 @@ class ArmouredChannel(PlayerChannel):
             self._ibuffer += data
 
     def found_terminator(self):
-        # PodSixNet calls this when a whole message has arrived. Its own version
-        # crashes this channel on a message it cannot handle; this one drops the
-        # message instead and keeps serving, whatever the client sent.
+        # asynchat calls this when a whole message has arrived. PodSixNet's own
+        # version raises on bytes that do not decode, which would look like a bug
+        # in this file, and prints "OOB data" for a message that is not a dict.
+        # This one cuts a client that sends bytes that do not decode, and drops
+        # any other message it cannot use, each with one line, and serves on.
         raw, self._ibuffer = self._ibuffer, b""
         if not self.connected:
             return  # closed earlier in this same read
@@ -221,9 +228,10 @@ class ArmouredChannel(PlayerChannel):
         action = message.get("action") if isinstance(message, dict) else None
         handler = getattr(self, "Network_" + action, None) if isinstance(action, str) else None
         if handler is None:
-            self.drop(message, "no such action")
-        else:
-            handler(message)
+            return self.drop(message, "no such action")
+        handler(message)
+        if hasattr(self, "Network"):
+            self.Network(message)  # after Network_<action>, as PodSixNet does
 
     def drop(self, message, reason):
         # One line for a dropped message, then at most one a second with a count,
@@ -241,16 +249,16 @@ class ArmouredChannel(PlayerChannel):
         return sum(len(data) for data in self.producer_fifo)  # asynchat's queue for the socket
 
     def cut(self, why):
-        log(f"{self.name} {why}; closing its connection")
-        self.handle_close()  # asyncore's: it calls our Close(), then closes the socket
+        log(f"{self.address} {why}; closing its connection")
+        self.handle_close()  # PodSixNet's: it calls our Close(), then closes the socket
 
     def Error(self, error):
         # PodSixNet calls this after it has closed the channel because of an
         # error: a broken connection, or a bug in this file.
         if isinstance(error, OSError):
-            log(f"{self.name} lost its connection ({error.strerror or error})")
+            log(f"{self.address} lost its connection ({error.strerror or error})")
         else:
-            log(f"{self.name}: a bug in server.py, connection closed:", sys.stderr)
+            log(f"{self.address}: a bug in server.py, connection closed:", sys.stderr)
             traceback.print_exc()
         self._server.player_left(self)
 
@@ -264,15 +272,17 @@ class ArmouredServer(GameServer):
         if len(self.channels) > self.max_players:  # refuse it now, or accept() fails
             self.channels.remove(channel)         # later and the loop spins, retrying it
             channel.close()
-            return log(f"{channel.name} refused: the server is full ({self.max_players} players)")
+            return log(f"{channel.address} refused: the server is full ({self.max_players} players)")
         GameServer.Connected(self, channel, addr)
 
     def player_left(self, channel):
         if channel in self.channels and channel.unlogged_drops:  # what drop() had not shown
-            log(f"{channel.name} had {channel.unlogged_drops} more messages dropped, not shown")
+            log(f"{channel.address} had {channel.unlogged_drops} more messages dropped, not shown")
         GameServer.player_left(self, channel)
 
     def Pump(self):
+        if stop.asked:
+            raise KeyboardInterrupt  # asked before, and swallowed on the way
         for channel in list(self.channels):  # a copy: a channel that closes leaves the list
             channel.Pump()  # hand the messages Send() queued to the socket
             if channel.unsent_bytes() > MAX_UNSENT_BYTES:
@@ -347,7 +357,13 @@ def tell_the_class(host, port):
 
 
 def stop(signum, frame):
-    raise KeyboardInterrupt  # so `kill` stops the server just as Ctrl+C does
+    # Ctrl+C, or `kill`: stop the server. Remember it too, because PodSixNet's
+    # Channel.handle_error has a bare "except:" that could swallow what follows.
+    stop.asked = True
+    raise KeyboardInterrupt
+
+
+stop.asked = False
 
 
 def main():
@@ -375,6 +391,7 @@ def main():
             f"so this server takes at most {server.max_players} players.")
     host, port = server.socket.getsockname()[:2]
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     try:
         log(f"{STAGE} server listening on {host}:{port} (Ctrl+C stops it)")
         tell_the_class(host, port)

@@ -48,7 +48,7 @@ def count_what_is_sent():
 
     def counted_send(channel, message):
         size = send(channel, message)  # PodSixNet returns the bytes it queued
-        to = getattr(channel, "name", "?")
+        to = getattr(channel, "address", "?")
         messages[to][message.get("action")] += 1
         sizes[to][message.get("action")] += size
         game = getattr(channel, "game", None)

@@ -1,25 +1,33 @@
-"""Regenerates the README's screenshots from the real stages, headless.
+"""Regenerates the README's screenshots, and their captions, from the real stages, headless.
 
     make screenshots        (or: python tests/screenshots.py)
 
 Each picture is a real game.py window, connected to a real server.py and
-driven by scripted keys, saved as docs/<stage>.png. Run it again whenever a
-stage's drawing changes.
+driven by scripted keys, saved as docs/<stage>.png. Its caption's figures come
+from that game at the moment of the screenshot: docs/screenshots.json keeps
+them, with the caption, and README.md shows the caption as the picture's alt
+text and again, in italics, under it (tests/test_readme_captions.py checks that
+the two agree). Run it again whenever a stage's drawing changes.
 """
+import json
+import re
 import sys
 from contextlib import ExitStack
 
-from harness import ROOT, GameProcess, ServerProcess
+from harness import ROOT, GameProcess, ServerProcess, stage_number
 
 DOCS = ROOT / "docs"
+FIGURES = DOCS / "screenshots.json"
+README = ROOT / "README.md"
+SHOWN = ("state", "sent", "received", "round_trip_ms", "game_id", "number")  # what a game draws as text
+IMAGE = re.compile(r"!\[[^\]]*\]\(docs/(?P<stage>[^)/]+)\.png\)")  # a picture's line in README
+ITALIC = re.compile(r"\*[^*\s].*\*")                              # a caption's line under it
 
 
 def echo(game, times=1):
     """Press space and let the reply arrive, so the round trip on screen is fresh."""
     for _ in range(times):
-        echoes = game.snapshot()["wire"]["actions"].count("echo")
-        game.frames(1, keydown=["space"], keyup=["space"])
-        game.until(f"wire['actions'].count('echo') > {echoes}")
+        game.echo()
         game.frames(5)
 
 
@@ -66,13 +74,56 @@ def mid_match(stage, server, cleanup):  # stages 4 and 5
     return first
 
 
-SCENES = {"stage1_echo": after_a_few_echoes, "stage2_queue": waiting_alone,
-          "stage3_startgame": both_in_game, "stage4_relay": mid_match, "stage5_optimized": mid_match}
+MID_MATCH = "Stage {stage} mid-match: player {number} holds an arrow key; sent {sent}, received {received}"
+SCENES = {  # stage: (its scene, its caption, filled in with the figures of the picture)
+    "stage1_echo": (after_a_few_echoes, "Stage {stage} after a few echoes: {state}, sent {sent}, "
+                                        "received {received}, round trip {round_trip_ms:.1f} ms"),
+    "stage2_queue": (waiting_alone, "Stage {stage}: one game alone, {state}"),
+    "stage3_startgame": (both_in_game, "Stage {stage}: both players in game {game_id}; "
+                                       "this window is player {number}"),
+    "stage4_relay": (mid_match, MID_MATCH),
+    "stage5_optimized": (mid_match, MID_MATCH)}
+
+
+def figures(stage, snapshot):
+    """What the picture shows in words and numbers; the round trip as drawn, to 0.1 ms."""
+    shown = {name: snapshot[name] for name in SHOWN}
+    if shown["round_trip_ms"] is not None:
+        shown["round_trip_ms"] = float(f"{shown['round_trip_ms']:.1f}")
+    return {"stage": stage_number(stage), **shown}
+
+
+def caption(stage, figures):
+    return SCENES[stage][1].format(**figures)
+
+
+def readme_lines(stage, caption):
+    """A picture in README: its caption as alt text, and again, visibly, in italics under it
+    (a paragraph of its own, so that it shows under the picture rather than beside it)."""
+    return [f"![{caption}](docs/{stage}.png)", "", f"*{caption}.*"]
+
+
+def recaption(readme, captions):
+    """README's text with each captioned picture's lines rewritten, the italic line added if
+    missing; and the stages whose picture it shows. No other line changes."""
+    lines, out, shown = readme.split("\n"), [], set()
+    while lines:
+        line = lines.pop(0)
+        picture = IMAGE.fullmatch(line)
+        if not picture or picture["stage"] not in captions:
+            out.append(line)
+            continue
+        shown.add(picture["stage"])
+        out += readme_lines(picture["stage"], captions[picture["stage"]])
+        if lines[:1] == [""] and ITALIC.fullmatch((lines[1:2] or [""])[0]):
+            del lines[:2]  # the old caption
+    return "\n".join(out), shown
 
 
 def main():
     DOCS.mkdir(exist_ok=True)
-    for stage, scene in SCENES.items():
+    pictures = {}
+    for stage, (scene, _) in SCENES.items():
         with ExitStack() as stack:
             server = ServerProcess(stage)
             stack.callback(server.stop)
@@ -82,8 +133,17 @@ def main():
                 return game
 
             game = scene(stage, server, cleanup)
-            game.screenshot(DOCS / f"{stage}.png")
-            print(f"docs/{stage}.png")
+            drawn = figures(stage, game.screenshot(DOCS / f"{stage}.png"))  # no frame has run since
+            pictures[stage] = {"caption": caption(stage, drawn), "figures": drawn}
+            print(f"docs/{stage}.png: {pictures[stage]['caption']}")
+    FIGURES.write_text(json.dumps(pictures, indent=2) + "\n", encoding="utf-8")
+    print(f"docs/{FIGURES.name}")
+    # README.md may be open in an editor too: read, rewrite and write it in one quick step.
+    text, captioned = recaption(README.read_text(encoding="utf-8"),
+                                {stage: picture["caption"] for stage, picture in pictures.items()})
+    README.write_text(text, encoding="utf-8")
+    for stage in pictures.keys() - captioned:
+        print(f"README.md shows no docs/{stage}.png: only {FIGURES.name} has its caption", file=sys.stderr)
     return 0
 
 

@@ -4,18 +4,28 @@ import socket
 
 import pytest
 
-from harness import TIMEOUT, Reader, free_port_and_the_next, launch
+from harness import TIMEOUT, Reader, finish, free_port_and_the_next, launch
 
 
-@pytest.mark.parametrize("lag", [0, 50])
-def test_demo_starts_a_server_and_two_games_then_stops_them_all(lag):
+def refused(port):
+    """Nobody listens on this loopback port."""
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT).close()
+
+
+@pytest.mark.parametrize("lag, jitter", [(0, 0), (50, 0), (50, 20)], ids=["direct", "lag", "lag-jitter"])
+def test_demo_starts_a_server_and_two_games_then_stops_them_all(lag, jitter):
     port = free_port_and_the_next()
-    demo = launch("tools/demo.py", "--stage", 5, "--port", port, *(["--lag", lag] if lag else []))
+    delays = ["--lag", lag] * bool(lag) + ["--jitter", jitter] * bool(jitter)
+    demo = launch("tools/demo.py", "--stage", 5, "--port", port, *delays)
     out, err = Reader(demo.stdout), Reader(demo.stderr)
     try:
         out.wait_for(f"listening on 127.0.0.1:{port}")
-        if lag:
-            out.wait_for(f"lag proxy on 127.0.0.1:{port + 1} -> 127.0.0.1:{port}, {lag} ms each way")
+        if lag:  # the proxy took the delays, and both games connected through it
+            out.wait_for(f"lag proxy on 127.0.0.1:{port + 1} -> 127.0.0.1:{port}, "
+                         fr"{lag} ms each way \(jitter {jitter} ms\)")
+            out.wait(lambda lines: sum("connected through the proxy" in line for line in lines) == 2,
+                     "both games to connect through the proxy")
         out.wait_for(r"game 0 started: ")  # both games found the server and were paired
         demo.send_signal(signal.SIGTERM)   # as Ctrl+C in its terminal
         assert demo.wait(TIMEOUT) == 0
@@ -24,5 +34,15 @@ def test_demo_starts_a_server_and_two_games_then_stops_them_all(lag):
             demo.kill()
     assert "Traceback" not in err.text(), err.text()
     for used in [port] + ([port + 1] if lag else []):  # the server and the proxy are gone too
-        with pytest.raises(ConnectionRefusedError):
-            socket.create_connection(("127.0.0.1", used), timeout=TIMEOUT).close()
+        refused(used)
+
+
+@pytest.mark.parametrize("lag", [0, 10])
+def test_jitter_larger_than_the_lag_is_refused_in_one_line_before_anything_starts(lag):
+    port = free_port_and_the_next()
+    code, out, err = finish(launch("tools/demo.py", "--port", port, "--lag", lag, "--jitter", 20))
+    assert code == 2 and out == ""
+    assert err == ("--jitter 20 needs a --lag of at least 20 ms (make demo LAG=20 JITTER=20): "
+                   "a byte cannot arrive before it is sent.\n")
+    for used in (port, port + 1):  # neither the server nor the proxy started
+        refused(used)

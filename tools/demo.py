@@ -1,11 +1,14 @@
 """Start one stage's server and two game windows side by side, then tidy up.
 
-    python tools/demo.py [--stage N] [--port PORT] [--lag MS]
+    python tools/demo.py [--stage N] [--port PORT] [--lag MS [--jitter MS]]
 
 `make demo` runs the last stage; `make demo STAGE=2` runs stage 2. The server's
 log shows in this terminal. Close both windows (or press Ctrl+C here) to stop.
 With --lag MS (`make demo STAGE=4 LAG=100`), the games connect through
 tools/lagproxy.py on PORT+1, which delays every byte MS milliseconds each way.
+--jitter MS (`make demo STAGE=4 LAG=100 JITTER=30`) varies each of those delays
+by up to MS milliseconds either way, so it needs a --lag at least as large: a
+byte cannot arrive before it is sent. Without one, nothing starts.
 """
 import argparse
 import os
@@ -32,7 +35,12 @@ def main():
     parser.add_argument("--stage", type=int, default=max(STAGES), choices=sorted(STAGES))
     parser.add_argument("--port", type=int, default=31425)
     parser.add_argument("--lag", type=float, default=0, help="milliseconds of delay each way")
+    parser.add_argument("--jitter", type=float, default=0, help="up to this many ms more or less")
     args = parser.parse_args()
+    if args.jitter > args.lag:  # the proxy would refuse it too, after the server had started
+        parser.exit(2, f"--jitter {args.jitter:g} needs a --lag of at least {args.jitter:g} ms "
+                       f"(make demo LAG={args.jitter:g} JITTER={args.jitter:g}): "
+                       "a byte cannot arrive before it is sent.\n")
     stage = STAGES[args.stage]
     server = subprocess.Popen([sys.executable, f"{stage}/server.py", "--port", str(args.port)],
                               cwd=ROOT, stdout=subprocess.PIPE, text=True)
@@ -43,10 +51,11 @@ def main():
     else:
         return server.wait() or 1  # it has already said why, in one line
     helpers, game_port = [server], args.port
-    if args.lag:  # the games talk to the proxy, and the proxy to the server
+    if args.lag:  # (so also with any jitter) the games talk to the proxy, and the proxy to the server
         game_port = args.port + 1
         proxy = subprocess.Popen([sys.executable, "tools/lagproxy.py", "--listen", str(game_port),
-                                  "--server", f"127.0.0.1:{args.port}", "--delay", str(args.lag)],
+                                  "--server", f"127.0.0.1:{args.port}", "--delay", str(args.lag),
+                                  "--jitter", str(args.jitter)],
                                  cwd=ROOT, stdout=subprocess.PIPE, text=True)
         helpers.append(proxy)
         first_line = proxy.stdout.readline()
