@@ -1,5 +1,6 @@
 """Fixtures that start real servers, clients and games, and clean up after each test."""
 import os
+import signal
 
 import pytest
 
@@ -7,6 +8,11 @@ from classroom import Classroom, remove_leftovers, unavailable
 from harness import HEADLESS, REPORT, GameProcess, ProxyProcess, RawClient, ServerProcess, stage_number
 
 os.environ.update(HEADLESS)  # no window, no sound, on any machine
+# A suite started in the background (`make test &`) inherits an ignored SIGINT, and so
+# would every program it starts; but the tests press Ctrl+C as a student does (and as
+# Windows stops a server), so give the default back, for them to inherit instead.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
