@@ -11,7 +11,9 @@ What this stage adds to stage 1:
     other gets "opponentleft" and goes back into the queue.
 
 The lesson ends at the line "# Armour". Below it: what keeps one client from
-hurting the others, and the command line, the same in every stage.
+hurting the others, and the command line, the same in every stage. Its
+ArmouredChannel and ArmouredServer are this lesson's classes with that added,
+and they are what main() runs.
 
 Run it from the repo root, and stop it with Ctrl+C:
     python stage2_queue/server.py [--host HOST] [--port PORT]

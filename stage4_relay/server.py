@@ -14,7 +14,9 @@ What this stage adds to stage 3:
     two messages for every move.
 
 The lesson ends at the line "# Armour". Below it: what keeps one client from
-hurting the others, and the command line, the same in every stage.
+hurting the others, and the command line, the same in every stage. Its
+ArmouredChannel and ArmouredServer are this lesson's classes with that added,
+and they are what main() runs.
 
 Run it from the repo root, and stop it with Ctrl+C:
     python stage4_relay/server.py [--host HOST] [--port PORT]

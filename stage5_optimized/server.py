@@ -12,7 +12,9 @@ What this stage changes in stage 4:
     faster, on every screen, as in stage 4.
 
 The lesson ends at the line "# Armour". Below it: what keeps one client from
-hurting the others, and the command line, the same in every stage.
+hurting the others, and the command line, the same in every stage. Its
+ArmouredChannel and ArmouredServer are this lesson's classes with that added,
+and they are what main() runs.
 
 Run it from the repo root, and stop it with Ctrl+C:
     python stage5_optimized/server.py [--host HOST] [--port PORT]
