@@ -177,6 +177,17 @@ class ArmouredChannel(PlayerChannel):
     def unsent_bytes(self):
         return sum(len(data) for data in self.producer_fifo)  # asynchat's queue for the socket
 
+    def handle_close(self):
+        # A connection the system gave up on (TCP_USER_TIMEOUT, keepalive) can come
+        # here as a hang-up, with nothing said: say why, as Error() would have.
+        try:
+            error = self.socket.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        except (AttributeError, OSError):
+            error = 0  # already closed
+        if error and self in self._server.channels:
+            log(f"{self.address} lost its connection ({os.strerror(error)})")
+        PlayerChannel.handle_close(self)
+
     def cut(self, why):
         log(f"{self.address} {why}; closing its connection")
         self.handle_close()  # PodSixNet's: it calls our Close(), then closes the socket
