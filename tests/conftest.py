@@ -40,11 +40,12 @@ def start_server(as_windows):
 
 @pytest.fixture
 def start_proxy(as_windows):
-    """start_proxy(server, delay, jitter=0) -> a running ProxyProcess; each must stop cleanly."""
+    """start_proxy(server, delay, jitter=0, loss=0, wire=False) -> a running ProxyProcess;
+    each must stop cleanly."""
     proxies = []
 
-    def start(server, delay, jitter=0):
-        proxies.append(ProxyProcess(server, delay, jitter, as_windows))
+    def start(server, delay, jitter=0, **options):
+        proxies.append(ProxyProcess(server, delay, jitter, as_windows, **options))
         return proxies[-1]
 
     yield start
@@ -167,6 +168,7 @@ def pytest_terminal_summary(terminalreporter):
         ("flood", "the other game's round under a 50000-round flood: median, worst (ms), flood heard"),
         ("drops", "a flood of messages the server drops: messages, log lines, seconds"),
         ("lag", "through tools/lagproxy.py: echo round trip median, min, max; or own move, opponent (ms)"),
+        ("head of line", "through tools/lagproxy.py --loss: what a lost chunk holds back"),
         ("vanishing", "a machine vanished from the classroom network: seconds until it was noticed")]]
     for figures, title in limits:
         if figures:

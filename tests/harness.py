@@ -269,12 +269,14 @@ class ServerProcess:
 
 
 class ProxyProcess:
-    """tools/lagproxy.py in front of a server: every byte `delay` ms late each way."""
+    """tools/lagproxy.py in front of a server: every byte `delay` ms late each way,
+    `loss` percent of chunks lost and resent, every message printed if `wire`."""
 
-    def __init__(self, server, delay, jitter=0, as_windows=False):
-        self.stop_signal = signal.SIGINT if as_windows else signal.SIGTERM
+    def __init__(self, server, delay, jitter=0, as_windows=False, loss=0, wire=False):
+        self.stage, self.stop_signal = server.stage, signal.SIGINT if as_windows else signal.SIGTERM
         self.proc = launch(*command("tools/lagproxy.py", as_windows=as_windows), "--listen", 0, "--server",
-                           f"127.0.0.1:{server.port}", "--delay", delay, "--jitter", jitter)
+                           f"127.0.0.1:{server.port}", "--delay", delay, "--jitter", jitter,
+                           "--loss", loss, *["--wire"] * wire)
         self.out, self.err = Reader(self.proc.stdout), Reader(self.proc.stderr)
         self.port = int(self.out.wait_for(r"lag proxy on [\d.]+:(\d+)").group(1))
 
@@ -341,6 +343,7 @@ class WireClient:
             self.first_line = len(server.out.about[self.name])
         self.sock.connect(("127.0.0.1", server.port))
         self.inbox, self.closed, self._hung_up, self.recv_error = [], False, False, None
+        self.arrived = []  # when each message in the inbox arrived
         self._reading, self._changed = threading.Event(), threading.Condition()
         self._reading.set()
         threading.Thread(target=self._read, daemon=True).start()
@@ -358,6 +361,7 @@ class WireClient:
             messages, rest = decode(rest + data)
             with self._changed:
                 self.inbox.extend(messages)
+                self.arrived.extend([time.monotonic()] * len(messages))
                 self.closed = not data
                 self._changed.notify_all()
             if not data:

@@ -13,27 +13,32 @@ def refused(port):
         socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT).close()
 
 
-@pytest.mark.parametrize("lag, jitter", [(0, 0), (50, 0), (50, 20)], ids=["direct", "lag", "lag-jitter"])
-def test_demo_starts_a_server_and_two_games_then_stops_them_all(lag, jitter):
+@pytest.mark.parametrize("lag, jitter, wire", [(0, 0, False), (50, 0, False), (50, 20, False), (0, 0, True)],
+                         ids=["direct", "lag", "lag-jitter", "wire"])
+def test_demo_starts_a_server_and_two_games_then_stops_them_all(lag, jitter, wire):
     port = free_port_and_the_next()
-    delays = ["--lag", lag] * bool(lag) + ["--jitter", jitter] * bool(jitter)
-    demo = launch("tools/demo.py", "--stage", 5, "--port", port, *delays)
+    options = ["--lag", lag] * bool(lag) + ["--jitter", jitter] * bool(jitter) + ["--wire"] * wire
+    demo = launch("tools/demo.py", "--stage", 4, "--port", port, *options)
     out, err = Reader(demo.stdout), Reader(demo.stderr)
+    proxy = bool(lag or wire)
     try:
         out.wait_for(f"listening on 127.0.0.1:{port}")
-        if lag:  # the proxy took the delays, and both games connected through it
+        if proxy:  # the proxy took the options, and both games connected through it
             out.wait_for(f"lag proxy on 127.0.0.1:{port + 1} -> 127.0.0.1:{port}, "
                          fr"{lag} ms each way \(jitter {jitter} ms\)")
             out.wait(lambda lines: sum("connected through the proxy" in line for line in lines) == 2,
                      "both games to connect through the proxy")
         out.wait_for(r"game 0 started: ")  # both games found the server and were paired
+        if wire:  # and the terminal showed each game being told its player number
+            for number in (0, 1):
+                out.wait_for(fr"#{number + 1} <- server  startgame gameID=0 player={number} ")
         demo.send_signal(signal.SIGTERM)   # as Ctrl+C in its terminal
         assert demo.wait(TIMEOUT) == 0
     finally:
         if demo.poll() is None:
             demo.kill()
     assert "Traceback" not in err.text(), err.text()
-    for used in [port] + ([port + 1] if lag else []):  # the server and the proxy are gone too
+    for used in [port] + ([port + 1] if proxy else []):  # the server and the proxy are gone too
         refused(used)
 
 

@@ -46,9 +46,10 @@ def test_an_echo_takes_twice_the_delay(jitter, as_windows, start_server, start_p
     client.close()
 
 
-def test_bytes_keep_their_order_and_many_connections_are_served(start_server, start_proxy):
+@pytest.mark.parametrize("loss", [0, 10])
+def test_bytes_keep_their_order_and_many_connections_are_served(loss, start_server, start_proxy):
     server = start_server("stage1_echo")
-    proxy = start_proxy(server, 30, jitter=30)  # jitter as large as the delay: the worst case
+    proxy = start_proxy(server, 30, jitter=30, loss=loss)  # jitter as large as the delay: the worst case
     clients = [WireClient(proxy) for _ in range(20)]
     for client in clients:
         client.send_bytes(b"".join(encode({"action": "echo", "text": f"{n}"}) for n in range(50)))

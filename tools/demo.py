@@ -1,6 +1,6 @@
 """Start one stage's server and two game windows side by side, then tidy up.
 
-    python tools/demo.py [--stage N] [--port PORT] [--lag MS [--jitter MS]]
+    python tools/demo.py [--stage N] [--port PORT] [--lag MS [--jitter MS]] [--loss PCT] [--wire]
 
 `make demo` runs the last stage; `make demo STAGE=2` runs stage 2. The server's
 log shows in this terminal. Close both windows (or press Ctrl+C here) to stop.
@@ -9,6 +9,11 @@ tools/lagproxy.py on PORT+1, which delays every byte MS milliseconds each way.
 --jitter MS (`make demo STAGE=4 LAG=100 JITTER=30`) varies each of those delays
 by up to MS milliseconds either way, so it needs a --lag at least as large: a
 byte cannot arrive before it is sent. Without one, nothing starts.
+--loss PCT (`make demo STAGE=4 LOSS=2`) loses that percentage of what crosses,
+and TCP resends it: everything behind a loss waits for it (README: Feel
+head-of-line blocking). --wire (`make demo STAGE=4 WIRE=1`) prints every
+message in this terminal as it crosses. Each of these puts the proxy between
+the games and the server, with or without a lag.
 """
 import argparse
 import os
@@ -36,11 +41,16 @@ def main():
     parser.add_argument("--port", type=int, default=31425)
     parser.add_argument("--lag", type=float, default=0, help="milliseconds of delay each way")
     parser.add_argument("--jitter", type=float, default=0, help="up to this many ms more or less")
+    parser.add_argument("--loss", type=float, default=0, help="percent of chunks lost and resent")
+    parser.add_argument("--wire", action="store_true", help="print every message as it crosses")
     args = parser.parse_args()
     if args.jitter > args.lag:  # the proxy would refuse it too, after the server had started
         parser.exit(2, f"--jitter {args.jitter:g} needs a --lag of at least {args.jitter:g} ms "
                        f"(make demo LAG={args.jitter:g} JITTER={args.jitter:g}): "
                        "a byte cannot arrive before it is sent.\n")
+    if not 0 <= args.loss < 100:
+        parser.exit(2, f"--loss {args.loss:g} is not a percentage from 0 up to (not including) 100: "
+                       "at 100, nothing would ever arrive.\n")
     stage = STAGES[args.stage]
     server = subprocess.Popen([sys.executable, f"{stage}/server.py", "--port", str(args.port)],
                               cwd=ROOT, stdout=subprocess.PIPE, text=True)
@@ -51,11 +61,12 @@ def main():
     else:
         return server.wait() or 1  # it has already said why, in one line
     helpers, game_port = [server], args.port
-    if args.lag:  # (so also with any jitter) the games talk to the proxy, and the proxy to the server
+    if args.lag or args.loss or args.wire:  # the games talk to the proxy, and the proxy to the server
         game_port = args.port + 1
         proxy = subprocess.Popen([sys.executable, "tools/lagproxy.py", "--listen", str(game_port),
                                   "--server", f"127.0.0.1:{args.port}", "--delay", str(args.lag),
-                                  "--jitter", str(args.jitter)],
+                                  "--jitter", str(args.jitter), "--loss", str(args.loss)]
+                                 + ["--wire"] * args.wire,
                                  cwd=ROOT, stdout=subprocess.PIPE, text=True)
         helpers.append(proxy)
         first_line = proxy.stdout.readline()
