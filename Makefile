@@ -3,9 +3,11 @@
 #   make demo STAGE=2    the same for stage 2 (any stage number)
 #   make demo STAGE=4 LAG=100   the same, the games 100 ms from the server each way
 #   make demo STAGE=4 LAG=100 JITTER=30   the same, each delay 30 ms more or less (JITTER at most LAG)
+#   make demo STAGE=4 LOSS=2   2% of what crosses is lost and resent, as TCP does (add LAG too, if you like)
+#   make demo STAGE=4 WIRE=1   every message printed in the terminal as it crosses (with LAG, LOSS too)
 #   make test            the whole test suite, headless
 #   make diff STAGE=3    what stage 3 adds to stage 2, for both files
-#   make screenshots     regenerate docs/*.png from the real stages, headless
+#   make screenshots     regenerate docs/*.png from the real stages, headless, and README's wire diagrams
 #   make bench           measure every stage's server: CPU, latency, messages, capacity
 #   make test-pythons    the suite on every supported Python found here, and on classic pygame (nox)
 #   make test-oldest-newest   the suite on the oldest and the newest of those Pythons, side by side, but for
@@ -18,6 +20,8 @@ STAGE ?=
 PORT ?= 31425
 LAG ?=
 JITTER ?=
+LOSS ?=
+WIRE ?=
 
 HEADLESS := SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy
 STAGE_DIR = $(wildcard stage$(STAGE)_*)
@@ -37,7 +41,7 @@ MISSING := $(filter-out $(FOUND),$(SUPPORTED))
 
 demo: $(VENV)/installed
 	$(BIN)/python tools/demo.py $(if $(STAGE),--stage $(STAGE)) --port $(PORT) $(if $(LAG),--lag $(LAG)) \
-		$(if $(JITTER),--jitter $(JITTER))
+		$(if $(JITTER),--jitter $(JITTER)) $(if $(LOSS),--loss $(LOSS)) $(if $(WIRE),--wire)
 
 test: $(VENV)/installed
 	$(HEADLESS) $(BIN)/python -m pytest
@@ -52,6 +56,7 @@ bench: $(VENV)/installed
 
 screenshots: $(VENV)/installed
 	$(HEADLESS) $(BIN)/python tests/screenshots.py
+	$(HEADLESS) $(BIN)/python tests/diagrams.py
 
 test-pythons: $(VENV)/nox
 	PATH="$(NOX_PATH)" $(BIN)/nox
