@@ -14,10 +14,10 @@ def refused(port):
 
 
 @pytest.mark.parametrize("lag, jitter, wire", [(0, 0, False), (50, 0, False), (50, 20, False), (0, 0, True)],
-                         ids=["direct", "lag", "lag-jitter", "wire"])
+                         ids=["direct", "lag", "lag-jitter", "wire-loss"])
 def test_demo_starts_a_server_and_two_games_then_stops_them_all(lag, jitter, wire):
     port = free_port_and_the_next()
-    options = ["--lag", lag] * bool(lag) + ["--jitter", jitter] * bool(jitter) + ["--wire"] * wire
+    options = ["--lag", lag] * bool(lag) + ["--jitter", jitter] * bool(jitter) + ["--wire", "--loss", 2] * wire
     demo = launch("tools/demo.py", "--stage", 4, "--port", port, *options)
     out, err = Reader(demo.stdout), Reader(demo.stderr)
     proxy = bool(lag or wire)
@@ -25,7 +25,7 @@ def test_demo_starts_a_server_and_two_games_then_stops_them_all(lag, jitter, wir
         out.wait_for(f"listening on 127.0.0.1:{port}")
         if proxy:  # the proxy took the options, and both games connected through it
             out.wait_for(f"lag proxy on 127.0.0.1:{port + 1} -> 127.0.0.1:{port}, "
-                         fr"{lag} ms each way \(jitter {jitter} ms\)")
+                         fr"{lag} ms each way \(jitter {jitter} ms\)" + ", 2% of chunks lost and resent" * wire)
             out.wait(lambda lines: sum("connected through the proxy" in line for line in lines) == 2,
                      "both games to connect through the proxy")
         out.wait_for(r"game 0 started: ")  # both games found the server and were paired
