@@ -18,15 +18,16 @@ from harness import REPORT, Match, WireClient
 RTO_FLOOR = 0.200  # seconds: tools/lagproxy.py's, with no delay added, the whole timeout
 FRAME = 1 / 60
 TOGETHER = 0.005   # seconds: messages that arrive this close to each other came in one burst
+LOSS = 5           # percent, for the echoes: enough losses, and most with no second one behind
 
 
-def test_a_lost_reply_holds_back_the_replies_behind_it(start_server, start_proxy):
+def test_a_held_reply_holds_back_the_replies_behind_it(start_server, start_proxy):
     server = start_server("stage1_echo")
-    proxy = start_proxy(server, 0, loss=10, wire=True)
+    proxy = start_proxy(server, 0, loss=LOSS, wire=True)
     client = WireClient(proxy)
     client.wait_for("connected")
     sent = []
-    for number in range(150):  # one echo every 20 ms: 300 chunks cross, about 30 are lost
+    for number in range(150):  # one echo every 20 ms: 300 chunks cross, about 15 are lost
         sent.append(time.monotonic())
         client.send_message({"action": "echo", "text": str(number)})
         time.sleep(0.02)
@@ -34,13 +35,23 @@ def test_a_lost_reply_holds_back_the_replies_behind_it(start_server, start_proxy
     replies = [(int(m["text"]), when) for m, when in zip(client.inbox, client.arrived) if m["action"] == "echo"]
     assert [number for number, _ in replies] == list(range(len(sent)))  # none lost for good, in order
     arrived = [when for _, when in replies]
-    held = next(n for n in range(len(sent)) if arrived[n] - sent[n] >= RTO_FLOOR)
-    behind = [n for n in range(held + 1, len(sent)) if sent[n] < arrived[held]]  # sent while it was held
-    assert behind, "an echo every 20 ms: several are sent while one is held for 200 ms"
-    assert all(arrived[n] >= arrived[held] for n in behind)  # none overtook it
-    REPORT.setdefault("head of line", {})["echo every 20 ms, LOSS=10: held (ms), sent behind it, "
-                                          "arrived within 5 ms of it"] = (
-        (arrived[held] - sent[held]) * 1000, len(behind), sum(arrived[n] - arrived[held] < TOGETHER for n in behind))
+    holds = []  # (the first echo held past the timeout, the echoes sent while it was held)
+    for held in range(len(sent)):
+        if arrived[held] - sent[held] >= RTO_FLOOR and not (holds and held in holds[-1][1]):
+            holds.append((held, [n for n in range(held + 1, len(sent)) if sent[n] < arrived[held]]))
+    assert holds, f"{LOSS}% of 300 chunks: some are lost"
+    for held, behind in holds:
+        assert behind, "an echo every 20 ms: several are sent while one is held for 200 ms"
+        assert all(arrived[n] >= arrived[held] for n in behind)  # none overtook it
+    # Those behind it that were not held by a loss of their own arrive with it, in a burst.
+    # The clearest example, reported: how long it was held, how many were behind it, and
+    # how many of those arrived within TOGETHER of it.
+    clearest = max((sum(arrived[n] - arrived[held] < TOGETHER for n in behind), held, behind)
+                   for held, behind in holds)
+    together, held, behind = clearest
+    REPORT.setdefault("head of line", {})[f"echo every 20 ms, LOSS={LOSS}: holds, clearest: held (ms), "
+                                          "sent behind it, arrived within 5 ms of it"] = (
+        len(holds), (arrived[held] - sent[held]) * 1000, len(behind), together)
     # and the proxy's own view says why: a chunk lost, and the next one waiting for it
     proxy.out.wait_for(r"\(lost, resent \d+ ms late")
     proxy.out.wait_for(r"\(waited \d+ ms behind a late one\)")
