@@ -10,7 +10,8 @@ What this stage adds to stage 3:
     every move you send comes back to you.
 
 The lesson ends at the line "# Armour". Below it: what turns every network
-failure into one clear line, and the command line, the same in every stage.
+failure into one clear line, the net graph (press G), and the command line,
+the same in every stage.
 
 Start the server first, then run this twice from the repo root:
     python stage4_relay/game.py [--host HOST] [--port PORT]
@@ -173,10 +174,11 @@ class Game(ConnectionListener):
 
 # Armour: below this line is what makes each network failure one clear line (no
 # server, no answer, a server that vanishes, a message with no handler), then the
-# command line. These lines are the same in every stage; README's Troubleshooting
-# lists what they print.
+# net graph (G; README: See the network), then the command line. These lines are
+# the same in every stage; README's Troubleshooting lists what they print.
 import argparse
 import socket
+from collections import deque
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 31425      # the server's default too
@@ -192,6 +194,15 @@ VANISHING = (("TCP_KEEPIDLE", 5),     # after 5 s of silence, ask the peer if it
              ("TCP_KEEPCNT", 3),      # and after 3 asks unanswered, it has gone
              ("TCP_USER_TIMEOUT", 10000))  # Linux: or after 10 s of sent data unanswered
 SERVER_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "server.py")
+# The net graph (G shows and hides it). It starts hidden: the lesson is the two
+# counters, and while it shows, the game sends an echo every PING_SECONDS to keep
+# its round trip fresh, which the counters count too. Press G when the class is
+# ready to watch the traffic.
+GRAPH_KEY = pygame.K_g
+PING_SECONDS = 0.5
+SAMPLE_SECONDS = 0.1      # one point of the graph
+GRAPH_SECONDS = 5         # how far back it shows
+IN_COLOUR, OUT_COLOUR, RTT_COLOUR = (110, 220, 130), (240, 200, 90), (200, 150, 255)
 
 
 class ArmouredGame(Game):
@@ -203,6 +214,11 @@ class ArmouredGame(Game):
         self.connect_by = time.monotonic() + CONNECT_SECONDS
         if connection.socket is not None:
             notice_vanishing(connection.socket)  # so that a vanished server is noticed
+        self.graph, self.next_ping = NetGraph(), 0.0
+        # Count the bytes where they really cross: what the connection's socket
+        # writes and reads (asyncore's send() and recv(), which PodSixNet calls).
+        connection.send = counting(connection.send, self.graph, "bytes_out", len_of=lambda sent: sent)
+        connection.recv = counting(connection.recv, self.graph, "bytes_in", len_of=len)
 
     def Network(self, message):
         Game.Network(self, message)
@@ -234,11 +250,18 @@ class ArmouredGame(Game):
     def handle_event(self, event):
         if event.type == pygame.KEYDOWN and self.error:
             self.running = False  # any key closes the error screen
+        elif event.type == pygame.KEYDOWN and event.key == GRAPH_KEY:
+            self.graph.shown = not self.graph.shown
         else:
             Game.handle_event(self, event)
 
     def update(self):
+        now = time.monotonic()
+        if self.graph.shown and self.error is None and self.state != "connecting" and now > self.next_ping:
+            self.next_ping = now + PING_SECONDS
+            self.send_echo()  # the lesson's own echo, so the round trip stays fresh
         Game.update(self)
+        self.graph.sample(now, self.received, self.sent, self.round_trip_ms)
         if self.error is None and self.state != "connecting" and not connection.connected:
             # PodSixNet forgets an error that comes while it sends (EndPoint.Pump
             # empties its queue after sending), so ask the connection itself.
@@ -248,6 +271,98 @@ class ArmouredGame(Game):
                       "running there, and does its firewall let players in?")
         if self.error and time.monotonic() > self.error_until:
             self.running = False
+
+    def draw(self, screen):
+        Game.draw(self, screen)
+        if self.error is None:
+            if self.graph.shown:
+                self.graph.draw(screen, self.font)
+            else:
+                hint = self.font.render("G: net graph", True, DIM)
+                screen.blit(hint, hint.get_rect(topright=(WIDTH - 12, 36)))
+
+
+class NetGraph:
+    """The last few seconds of traffic, like a game engine's net graph: messages a
+    second in and out, bytes a second, and the round trip of each echo."""
+
+    def __init__(self):
+        self.shown = False
+        self.totals = {"messages_in": 0, "messages_out": 0, "bytes_in": 0, "bytes_out": 0}
+        self.points = deque(maxlen=int(GRAPH_SECONDS / SAMPLE_SECONDS) + 1)  # (time, totals)
+        self.round_trips = deque(maxlen=int(GRAPH_SECONDS / PING_SECONDS))   # ms
+        self.last_round_trip = None
+
+    def sample(self, now, received, sent, round_trip_ms):
+        self.totals["messages_in"], self.totals["messages_out"] = received, sent
+        if round_trip_ms is not None and round_trip_ms != self.last_round_trip:
+            self.round_trips.append(round_trip_ms)  # a new echo came back
+            self.last_round_trip = round_trip_ms
+        if not self.points or now - self.points[-1][0] >= SAMPLE_SECONDS:
+            self.points.append((now, dict(self.totals)))
+
+    def rates(self, name):
+        """Per second, over the second before each point."""
+        per_second, points = [], list(self.points)
+        back = int(1 / SAMPLE_SECONDS)
+        for number in range(back, len(points)):
+            (then, before), (now, after) = points[number - back], points[number]
+            per_second.append((after[name] - before[name]) / max(now - then, SAMPLE_SECONDS))
+        return per_second or [0.0]
+
+    def figures(self):
+        return {"shown": self.shown, **self.totals, "in_per_s": self.rates("messages_in")[-1],
+                "out_per_s": self.rates("messages_out")[-1], "round_trips": list(self.round_trips)}
+
+    def draw(self, screen, font):
+        width, height = 270, 150
+        left, top = WIDTH - width - 8, HEIGHT - height - 8
+        panel = pygame.Surface((width, height), pygame.SRCALPHA)
+        panel.fill((10, 12, 18, 215))
+        screen.blit(panel, (left, top))
+        ins, outs = self.rates("messages_in"), self.rates("messages_out")
+        top_of_scale = nice_ceiling(max(ins + outs + [10]))
+        plot = pygame.Rect(left + 8, top + 8, width - 16, 60)
+        pygame.draw.line(screen, DIM, plot.bottomleft, plot.bottomright)  # 0 messages a second
+        for values, colour, thickness in ((outs, OUT_COLOUR, 5), (ins, IN_COLOUR, 2)):  # in on top
+            draw_line_graph(screen, plot, values, top_of_scale, colour, thickness)
+        screen.blit(font.render(f"{top_of_scale}/s", True, DIM), (plot.right - 50, plot.top))
+        kib = {name: rates[-1] / 1024 for name, rates in
+               (("in", self.rates("bytes_in")), ("out", self.rates("bytes_out")))}
+        rows = ((f"in  {ins[-1]:4.0f} msg/s  {kib['in']:5.1f} KiB/s", IN_COLOUR, 72),
+                (f"out {outs[-1]:4.0f} msg/s  {kib['out']:5.1f} KiB/s", OUT_COLOUR, 92))
+        for text, colour, y in rows:
+            screen.blit(font.render(text, True, colour), (left + 8, top + y))
+        trips = list(self.round_trips)
+        rtt = f"{trips[-1]:.1f} ms" if trips else "-"
+        screen.blit(font.render(f"round trip {rtt}", True, RTT_COLOUR), (left + 8, top + 112))
+        if len(trips) > 1:
+            spark = pygame.Rect(left + 170, top + 114, width - 180, 16)
+            draw_line_graph(screen, spark, trips, max(trips) or 1, RTT_COLOUR, 2)
+
+
+def counting(method, graph, total, len_of):
+    def counted(*args):
+        result = method(*args)
+        graph.totals[total] += len_of(result) if result else 0  # (nothing sent or read: 0)
+        return result
+    return counted
+
+
+def nice_ceiling(value):
+    for step in (10, 20, 50, 100, 200, 500, 1000, 2000, 5000):
+        if value <= step:
+            return step
+    return int(value) + 1
+
+
+def draw_line_graph(screen, box, values, top, colour, thickness):
+    if len(values) < 2:
+        return
+    step = box.width / (len(values) - 1)
+    points = [(box.left + number * step, box.bottom - min(value / top, 1) * box.height)
+              for number, value in enumerate(values)]
+    pygame.draw.lines(screen, colour, False, points, thickness)
 
 
 def short(value):

@@ -96,6 +96,7 @@ def main():
     def snapshot():
         shown = {name: getattr(game, name, None) for name in SNAPSHOT}
         shown["clock"] = {"now": time.monotonic(), **times}
+        shown["graph"] = game.graph.figures()  # the net graph's figures, shown or not
         shown["wire"] = {"sent": wire.sent, "received": len(wire.received_actions),
                          "sent_bytes": wire.sent_bytes, "actions": wire.received_actions,
                          "sent_actions": wire.sent_actions, "address": wire.address()}

@@ -14,7 +14,7 @@ import re
 import sys
 from contextlib import ExitStack
 
-from harness import ROOT, GameProcess, ServerProcess, stage_number
+from harness import ROOT, STAGES, GameProcess, ServerProcess, stage_number
 
 DOCS = ROOT / "docs"
 FIGURES = DOCS / "screenshots.json"
@@ -74,15 +74,31 @@ def mid_match(stage, server, cleanup):  # stages 4 and 5
     return first
 
 
+def net_graph_while_holding_a_key(stage, server, cleanup):  # stages 4 and 5, G pressed
+    first, second = two_games(stage, server, cleanup)
+    first.frames(1, keydown=["g"], keyup=["g"])
+    first.frames(150, keydown=["right"])  # still holding: the graph shows two and a half seconds of it
+    return first
+
+
+NET_GRAPH = ("Stage {stage} net graph: player {number} holds an arrow key; "
+             "in {in_per_s:.0f} messages/s, out {out_per_s:.0f} messages/s")
 MID_MATCH = "Stage {stage} mid-match: player {number} holds an arrow key; sent {sent}, received {received}"
-SCENES = {  # stage: (its scene, its caption, filled in with the figures of the picture)
+SCENES = {  # picture: (its scene, its caption, filled in with the figures of the picture)
     "stage1_echo": (after_a_few_echoes, "Stage {stage} after a few echoes: {state}, sent {sent}, "
                                         "received {received}, round trip {round_trip_ms:.1f} ms"),
     "stage2_queue": (waiting_alone, "Stage {stage}: one game alone, {state}"),
     "stage3_startgame": (both_in_game, "Stage {stage}: both players in game {game_id}; "
                                        "this window is player {number}"),
     "stage4_relay": (mid_match, MID_MATCH),
-    "stage5_optimized": (mid_match, MID_MATCH)}
+    "stage5_optimized": (mid_match, MID_MATCH),
+    "stage4_netgraph": (net_graph_while_holding_a_key, NET_GRAPH),
+    "stage5_netgraph": (net_graph_while_holding_a_key, NET_GRAPH)}
+
+
+def stage_of(picture):
+    """The stage folder a picture is taken in: the one with its number."""
+    return next(stage for stage in STAGES if stage_number(stage) == stage_number(picture))
 
 
 def figures(stage, snapshot):
@@ -90,11 +106,13 @@ def figures(stage, snapshot):
     shown = {name: snapshot[name] for name in SHOWN}
     if shown["round_trip_ms"] is not None:
         shown["round_trip_ms"] = float(f"{shown['round_trip_ms']:.1f}")
+    if snapshot["graph"]["shown"]:  # as the graph draws them: whole messages a second
+        shown.update({name: round(snapshot["graph"][name]) for name in ("in_per_s", "out_per_s")})
     return {"stage": stage_number(stage), **shown}
 
 
-def caption(stage, figures):
-    return SCENES[stage][1].format(**figures)
+def caption(picture, figures):
+    return SCENES[picture][1].format(**figures)
 
 
 def readme_lines(stage, caption):
@@ -123,7 +141,8 @@ def recaption(readme, captions):
 def main():
     DOCS.mkdir(exist_ok=True)
     pictures = {}
-    for stage, (scene, _) in SCENES.items():
+    for picture, (scene, _) in SCENES.items():
+        stage = stage_of(picture)
         with ExitStack() as stack:
             server = ServerProcess(stage)
             stack.callback(server.stop)
@@ -133,9 +152,9 @@ def main():
                 return game
 
             game = scene(stage, server, cleanup)
-            drawn = figures(stage, game.screenshot(DOCS / f"{stage}.png"))  # no frame has run since
-            pictures[stage] = {"caption": caption(stage, drawn), "figures": drawn}
-            print(f"docs/{stage}.png: {pictures[stage]['caption']}")
+            drawn = figures(stage, game.screenshot(DOCS / f"{picture}.png"))  # no frame has run since
+            pictures[picture] = {"caption": caption(picture, drawn), "figures": drawn}
+            print(f"docs/{picture}.png: {pictures[picture]['caption']}")
     FIGURES.write_text(json.dumps(pictures, indent=2) + "\n", encoding="utf-8")
     print(f"docs/{FIGURES.name}")
     # README.md may be open in an editor too: read, rewrite and write it in one quick step.
