@@ -40,8 +40,10 @@ def test_a_held_reply_holds_back_the_replies_behind_it(start_server, start_proxy
         if arrived[held] - sent[held] >= RTO_FLOOR and not (holds and held in holds[-1][1]):
             holds.append((held, [n for n in range(held + 1, len(sent)) if sent[n] < arrived[held]]))
     assert holds, f"{LOSS}% of 300 chunks: some are lost"
+    # An echo every 20 ms: several are sent while one is held for 200 ms (not behind the
+    # last one, nor behind a hold that a stall of this busy test process made, though)
+    assert any(behind for _, behind in holds)
     for held, behind in holds:
-        assert behind, "an echo every 20 ms: several are sent while one is held for 200 ms"
         assert all(arrived[n] >= arrived[held] for n in behind)  # none overtook it
     # Those behind it that were not held by a loss of their own arrive with it, in a burst.
     # The clearest example, reported: how long it was held, how many were behind it, and
