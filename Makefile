@@ -8,7 +8,9 @@
 #   make test            the whole test suite, headless
 #   make diff STAGE=3    what stage 3 adds to stage 2, for both files
 #   make screenshots     regenerate docs/*.png from the real stages, headless, and README's wire diagrams
-#   make bench           measure every stage's server: CPU, latency, messages, capacity
+#   make bench           measure every stage's server, and PodSixNet's own loop: messages, CPU, capacity,
+#                        latency; draws docs/bench_latency.png
+#   make profile         where stage 4's and stage 5's servers spend their time per move (installs py-spy)
 #   make test-pythons    the suite on every supported Python found here, and on classic pygame (nox)
 #   make test-oldest-newest   the suite on the oldest and the newest of those Pythons, side by side, but for
 #                        the classroom network tests (they test the system's TCP; make test runs them)
@@ -37,7 +39,7 @@ NOX_PATH := $(subst $(space),:,$(strip $(wildcard $(PYENV_ROOT)/versions/3.*/bin
 FOUND := $(foreach v,$(SUPPORTED),$(if $(shell PATH="$(NOX_PATH)" command -v python$(v)),$(v)))
 MISSING := $(filter-out $(FOUND),$(SUPPORTED))
 
-.PHONY: demo test diff screenshots bench clean test-pythons test-oldest-newest test-debian-sid
+.PHONY: demo test diff screenshots bench profile clean test-pythons test-oldest-newest test-debian-sid
 
 demo: $(VENV)/installed
 	$(BIN)/python tools/demo.py $(if $(STAGE),--stage $(STAGE)) --port $(PORT) $(if $(LAG),--lag $(LAG)) \
@@ -53,6 +55,10 @@ diff:
 
 bench: $(VENV)/installed
 	$(BIN)/python tests/bench.py
+
+profile: $(VENV)/installed
+	$(BIN)/python -m pip install --quiet py-spy
+	$(BIN)/python tests/profile_server.py
 
 screenshots: $(VENV)/installed
 	$(HEADLESS) $(BIN)/python tests/screenshots.py

@@ -232,11 +232,12 @@ class ArmouredServer(GameServer):
                 channel.cut(f"left {MAX_UNSENT_BYTES} bytes unread")
         # PodSixNet's own Server.Pump() never waits, so its examples loop on Pump()
         # and sleep(0.0001), which keeps a core busy while nobody plays. poll2
-        # waits until a socket is ready, for as long as that takes, and unlike
-        # select() it can watch more than 1024 sockets. Then it reads what has
-        # arrived, which calls found_terminator(), and Network_<action>.
+        # waits until a socket is ready, or a second has passed (so that a stop
+        # swallowed on the way is seen), and unlike select() it can watch more
+        # than 1024 sockets. Then it reads what has arrived, which calls
+        # found_terminator(), and Network_<action>.
         if hasattr(select, "poll"):
-            asyncore.poll2(None, self._map)
+            asyncore.poll2(1.0, self._map)
         else:  # Windows: select(), and a second at most, or Ctrl+C waits for a player
             asyncore.poll(1.0, self._map)
 

@@ -1,19 +1,31 @@
 """make bench: what the stage-5 optimisation buys, measured on real traffic over loopback.
 
-    python tests/bench.py [--seconds S] [--max-games N]
+    python tests/bench.py [--seconds S] [--repetitions N] [--max-games N] [--chart PNG]
 
-For each stage it starts the real server.py and measures, in one run:
+It starts each stage's real server.py, and a baseline: stage 5's server with
+its loop swapped for the one in PodSixNet's own examples, Pump() then
+sleep(0.0001) (tests/run_as.py --podsixnet-loop). For each, in one run:
+  * messages and bytes the server sends per move, counted at a probe pair's
+    sockets (one player moving 60 times a second, the other watching);
+  * server CPU seconds per 1000 moves, with 100 games of players each moving
+    30 times a second: the median of --repetitions runs, and their spread;
+  * games held: the most games at that pace while the server keeps up, that is
+    while the probe's median (p50) relay latency stays under 16 ms, one frame.
+    (Its p99 is shown too, but on a shared machine it is set by the machine:
+    the share of CPU time the machine itself lost, "steal", is printed for every
+    step.) The first search starts at 100 games and steps by half, up or down,
+    then bisects three times; each repetition after it starts where the first
+    ended, and steps by a tenth. Median and spread again;
   * idle CPU: the server's share of a core with two players connected and still;
-  * latency with one game: a probe pair, one player moving 60 times a second,
-    timed from the move leaving one client to the opponent having it (stages
-    1-3 have no moves, so there it times the echo round trip instead);
-  * messages and bytes the server sends per move, counted at the probe's sockets;
-  * server CPU per 1000 moves, at a load of 50 games;
-  * capacity (stages 4 and 5): the most games, each player moving 30 times a
-    second, while the probe's p99 relay latency stays under 16 ms. The load
-    comes from worker processes; each reports the move rate it reached and the
-    CPU it used, so a load generator that falls behind is seen, not hidden.
-Absolute times drift on a shared machine; compare the ratios, from one run.
+  * latency with one game: the probe, timed from the move leaving one client
+    to the opponent having it (stages 1-3 have no moves, so there it times the
+    echo round trip instead).
+The relaying servers are measured in turn at every step, so that a machine
+that slows down slows them all. The load comes from worker processes; each
+reports the move rate it reached and its CPU, so a load generator that falls
+behind is seen, not hidden. Every loaded run's p50 and p99 are drawn against
+its number of games in docs/bench_latency.png. Absolute times drift on a shared
+machine; compare the ratios, from one run.
 """
 import argparse
 import multiprocessing
@@ -22,13 +34,27 @@ import platform
 import resource
 import selectors
 import socket
+import statistics
 import sys
 import time
+from collections import namedtuple
 
-from harness import STAGES, ServerProcess, decode, encode, stage_number
-FRAME_MS = 16.0  # one frame at 60 FPS: the latency budget
-LOAD_RATE = 30   # moves per second per loaded player
-WORKERS = 2      # load generator processes
+from harness import ROOT, STAGES, ServerProcess, cpu_seconds, decode, encode, stage_number
+
+FRAME_MS = 16.0   # one frame at 60 FPS: the latency budget
+LOAD_RATE = 30    # moves per second per loaded player
+WORKERS = 2       # load generator processes
+CPU_GAMES = 100   # the load at which CPU per 1000 moves is measured
+SELECT_GAMES = 500  # PodSixNet's own Pump() uses select(), which takes no socket numbered 1024 or more
+
+Server = namedtuple("Server", "name stage options max_games")
+BASELINE = "PodSixNet's loop"
+
+
+def servers(max_games):
+    """What is measured: every stage, then stage 5 with PodSixNet's own loop."""
+    rows = [Server(stage, stage, {}, max_games) for stage in STAGES]
+    return rows + [Server(BASELINE, "stage5_optimized", {"podsixnet_loop": True}, min(max_games, SELECT_GAMES))]
 
 
 class Client:
@@ -67,10 +93,8 @@ class Client:
                    "player": self.start["player"], "dx": dx, "dy": 0})
 
 
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def start(server, *args):
+    return ServerProcess(server.stage, *args, **server.options)
 
 
 def probe_pair(port, stage):
@@ -160,15 +184,24 @@ def load_worker(port, games, seconds, ready, go, results):
         client.sock.close()
 
 
-def loaded_run(stage, games, seconds):
-    """One fresh server, the probe pair, then `games` loaded games; what the probe saw."""
-    server = ServerProcess(stage, "--max-players", 2 * games + 2)
+def machine_times():
+    """This machine's CPU time so far, in ticks: (all of it, what a hypervisor took: steal)."""
+    with open("/proc/stat") as stat:
+        ticks = [int(field) for field in stat.readline().split()[1:]]
+    return sum(ticks), ticks[7]
+
+
+def loaded_run(server, games, seconds, watch=None):
+    """One fresh server, the probe pair, then `games` loaded games; what the probe saw.
+    watch(pid, seconds), if given, is started as the probe starts, and what it
+    returns is waited for (wait()) as the probe ends: a profiler, say."""
+    process = start(server, "--max-players", 2 * games + 2)
     try:
-        mover, watcher = probe_pair(server.port, stage)  # first, so they pair with each other
+        mover, watcher = probe_pair(process.port, server.stage)  # first, so they pair with each other
         context = multiprocessing.get_context("fork")
         ready, go, results = context.Semaphore(0), context.Event(), context.Queue()
         shares = [games // WORKERS + (1 if i < games % WORKERS else 0) for i in range(WORKERS)]
-        workers = [context.Process(target=load_worker, args=(server.port, share, seconds + 1, ready, go, results))
+        workers = [context.Process(target=load_worker, args=(process.port, share, seconds + 1, ready, go, results))
                    for share in shares if share]
         for worker in workers:
             worker.start()
@@ -176,106 +209,234 @@ def loaded_run(stage, games, seconds):
             ready.acquire(timeout=120)
         go.set()
         time.sleep(0.5)  # let the load reach its pace before the probe measures it
-        cpu_before = cpu_seconds(server.proc.pid)
-        latencies, _ = probe(mover, watcher, stage, seconds)
-        server_cpu = cpu_seconds(server.proc.pid) - cpu_before
+        watching = watch(process.proc.pid, seconds) if watch else None
+        cpu_before, machine_before = cpu_seconds(process.proc.pid), machine_times()
+        latencies, _ = probe(mover, watcher, server.stage, seconds)
+        if watching:
+            watching.wait()
+        server_cpu = cpu_seconds(process.proc.pid) - cpu_before
+        (total, steal) = (after - before for after, before in zip(machine_times(), machine_before))
         loads_ = [results.get(timeout=60) for _ in workers]
         for worker in workers:
             worker.join()
-        alive = server.proc.poll() is None
+        alive = process.proc.poll() is None
     finally:
-        server.stop()
+        process.stop()
     target = 2 * games * LOAD_RATE
     achieved = sum(r["moves"] / r["seconds"] for r in loads_)
-    return {"games": games, "p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99),
+    step = {"games": games, "p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99),
             "server_cpu": server_cpu / seconds, "load_cpu": sum(r["cpu"] / r["seconds"] for r in loads_),
-            "rate": achieved / target, "moves_per_s": achieved, "alive": alive}
+            "rate": achieved / target, "moves_per_s": achieved, "alive": alive, "steal": steal / max(1, total)}
+    step["holds"] = step["p50"] < FRAME_MS and step["rate"] >= 0.95
+    print(f"  {server.name:<18} {games:4d} games  p50 {step['p50']:6.2f} ms  p99 {step['p99']:7.2f} ms  "
+          f"server {step['server_cpu']:4.0%}  load generator {step['load_cpu']:4.0%} "
+          f"(reached {step['rate']:4.0%} of its rate)  steal {step['steal']:3.0%}  "
+          f"server alive: {step['alive']}", flush=True)
+    return step
 
 
-def capacity(stage, seconds, max_games):
-    """Step the load up by half until the probe's p99 passes one frame, then bisect
-    three times between the last load held and the first not held. Returns
-    (games held, whether the search hit max_games before failing, every step)."""
-    steps = []
+class Search:
+    """One search for the most games a server holds. It starts at `games`, and steps
+    up (or down) by `factor` until the answer changes, then bisects between the
+    most held and the fewest not held, `bisections` times. `games` is the load
+    to try next, and told() takes its result."""
 
-    def holds(games):
-        step = loaded_run(stage, games, seconds)
-        steps.append(step)
-        print(f"  {stage}: {games:4d} games  p50 {step['p50']:6.2f} ms  p99 {step['p99']:7.2f} ms  "
-              f"server {step['server_cpu']:5.0%}  load generator {step['load_cpu']:5.0%} "
-              f"(reached {step['rate']:4.0%} of its rate)  server alive: {step['alive']}", flush=True)
-        return step["p99"] < FRAME_MS and step["rate"] >= 0.95
+    def __init__(self, server, games, factor, bisections):
+        self.server, self.factor, self.bisections = server, factor, bisections
+        self.games, self.held, self.failed, self.done = min(games, server.max_games), 0, None, False
 
-    held, games = 0, 25
-    while holds(games):
-        held = games
-        if games == max_games:
-            return held, True, steps
-        games = min(max_games, int(games * 1.5))
-    failed = games
-    for _ in range(3):
-        middle = (held + failed) // 2
-        if middle in (held, failed):
-            break
-        if holds(middle):
-            held = middle
+    def told(self, games, holds):
+        if holds:
+            self.held = games
         else:
-            failed = middle
-    return held, False, steps
+            self.failed = games
+        if self.failed is None:  # held so far: up, to where the search stops
+            self.done = games >= self.server.max_games
+            self.games = min(self.server.max_games, max(games + 1, round(games * self.factor)))
+        elif self.held == 0:  # failed so far: down
+            self.done = games == 1
+            self.games = max(1, min(games - 1, round(games / self.factor)))
+        else:
+            middle = (self.held + self.failed) // 2
+            self.done = self.bisections == 0 or middle in (self.held, self.failed)
+            self.games, self.bisections = middle, self.bisections - 1
+
+    def result(self):
+        """The most games held, and whether that is where the search stops."""
+        return self.held, self.failed is None
+
+
+def measure_one_game(server, seconds):
+    process = start(server)
+    try:
+        mover, watcher = probe_pair(process.port, server.stage)
+        before, started = cpu_seconds(process.proc.pid), time.monotonic()
+        time.sleep(seconds)  # the idle window being measured
+        idle = (cpu_seconds(process.proc.pid) - before) / (time.monotonic() - started)
+        latencies, per_move = probe(mover, watcher, server.stage, seconds)
+    finally:
+        process.stop()
+    row = {"idle": idle, "p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99),
+           "per_move": per_move}
+    print(f"  {server.name:<18} idle {idle:.1%}, one game p50 {row['p50']:.3f} ms, p99 {row['p99']:.3f} ms "
+          f"({len(latencies)} samples)", flush=True)
+    return row
+
+
+def spread(values):
+    """The median, and the range it is the middle of: 0.242 (0.231–0.250), or 439 (414–465)."""
+    values = sorted(values)
+    form = "{:.0f}" if all(isinstance(value, int) for value in values) else "{:.3f}"
+    return f"{form.format(statistics.median(values))} ({form.format(values[0])}–{form.format(values[-1])})"
 
 
 def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # room for the load's sockets
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    parser = argparse.ArgumentParser(description="Benchmark every stage's server.")
+    parser = argparse.ArgumentParser(description="Benchmark every stage's server, and PodSixNet's own loop.")
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each measurement")
+    parser.add_argument("--repetitions", type=int, default=3, help="of the CPU and capacity measurements")
     parser.add_argument("--max-games", type=int, default=2000, help="where the capacity search stops")
+    parser.add_argument("--chart", default=str(ROOT / "docs" / "bench_latency.png"),
+                        help="where to draw latency by games")
     args = parser.parse_args()
+    began, machine_at_start = time.monotonic(), machine_times()
     print(f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, Python {platform.python_version()}", flush=True)
-    rows = {}
-    for stage in STAGES:
-        server = ServerProcess(stage)
-        try:
-            mover, watcher = probe_pair(server.port, stage)
-            before, started = cpu_seconds(server.proc.pid), time.monotonic()
-            time.sleep(args.seconds)  # the idle window being measured
-            idle = (cpu_seconds(server.proc.pid) - before) / (time.monotonic() - started)
-            cpu_before = cpu_seconds(server.proc.pid)
-            latencies, per_move = probe(mover, watcher, stage, args.seconds)
-            probe_cpu = cpu_seconds(server.proc.pid) - cpu_before
-        finally:
-            server.stop()
-        row = rows[stage] = {"idle": idle, "p50": percentile(latencies, 0.5),
-                             "p99": percentile(latencies, 0.99), "per_move": per_move}
-        print(f"  {stage}: idle {idle:.1%}, one game p50 {row['p50']:.3f} ms, p99 {row['p99']:.3f} ms "
-              f"({len(latencies)} samples, server CPU {probe_cpu:.2f} s)", flush=True)
-    for stage in STAGES:
-        if stage_number(stage) >= 4:
-            load = loaded_run(stage, 50, args.seconds)
-            rows[stage]["cpu_per_1000"] = load["server_cpu"] / load["moves_per_s"] * 1000
-            held, at_limit, _ = capacity(stage, args.seconds, args.max_games)
-            rows[stage]["capacity"] = f"{'>= ' if at_limit else ''}{held}"
-            rows[stage]["held"] = held
-    print_table(rows)
+    measured = servers(args.max_games)
+    relaying = [server for server in measured if stage_number(server.stage) >= 4]
+    rows = {server.name: measure_one_game(server, args.seconds) for server in measured}
+    steps = {server.name: [dict(rows[server.name], games=1)] for server in relaying}  # the probe alone
+
+    print(f"CPU per 1000 moves, {CPU_GAMES} games, {args.repetitions} times each, in turn:", flush=True)
+    cpu = {server.name: [] for server in relaying}
+    for _ in range(args.repetitions):
+        for server in relaying:
+            step = loaded_run(server, CPU_GAMES, args.seconds)
+            steps[server.name].append(step)
+            cpu[server.name].append(step["server_cpu"] / step["moves_per_s"] * 1000)
+
+    print(f"Games held at p50 < {FRAME_MS:g} ms, {args.repetitions} searches each, in turn:", flush=True)
+    held = {server.name: [] for server in relaying}
+    for repetition in range(args.repetitions):
+        searches = [Search(server, max(1, held[server.name][0]), 1.1, 1) if repetition else
+                    Search(server, CPU_GAMES, 1.5, 3) for server in relaying]
+        while not all(search.done for search in searches):
+            for search in searches:
+                if not search.done:
+                    games = search.games
+                    step = loaded_run(search.server, games, args.seconds)
+                    steps[search.server.name].append(step)
+                    search.told(games, step["holds"])
+        for search in searches:
+            games, at_limit = search.result()
+            held[search.server.name].append(games)
+            rows[search.server.name]["at_limit"] = rows[search.server.name].get("at_limit") or at_limit
+
+    for server in relaying:
+        rows[server.name]["cpu_per_1000"] = cpu[server.name]
+        rows[server.name]["held"] = held[server.name]
+    print_table(rows, measured)
+    draw_chart(args.chart, {server.name: steps[server.name] for server in relaying})
+    total, steal = (after - before for after, before in zip(machine_times(), machine_at_start))
+    print(f"\nchart: {os.path.relpath(args.chart, ROOT)}. The whole run took "
+          f"{(time.monotonic() - began) / 60:.1f} minutes, and the machine lost {steal / max(1, total):.0%} "
+          f"of its CPU time to steal (a hypervisor serving others).")
     return 0
 
 
-def print_table(rows):
+def print_table(rows, measured):
     print()
-    print("| stage | idle CPU | 1 game p50 | 1 game p99 | msgs/move | bytes/move | CPU s per 1000 moves | games held |")
+    print("| server | msgs/move | bytes/move | CPU s per 1000 moves | games held (p50 < 16 ms) "
+          "| idle CPU | 1 game p50 | 1 game p99 |")
     print("|---|---|---|---|---|---|---|---|")
-    for stage, row in rows.items():
+    for server in measured:
+        row = rows[server.name]
+        name = f"`{server.stage}`, {BASELINE}" if server.name == BASELINE else f"`{server.name}`"
         kind = "relay" if row["per_move"] else "echo"
-        moves = (f"{row['per_move'][0]:.2f} | {row['per_move'][1]:.1f} | {row['cpu_per_1000']:.3f} | "
-                 f"{row['capacity']}") if row["per_move"] else "- | - | - | -"
-        print(f"| `{stage}` | {row['idle']:.1%} | {row['p50']:.3f} ms ({kind}) | {row['p99']:.3f} ms | {moves} |")
-    relay = [row for row in rows.values() if row["per_move"]]
-    if len(relay) == 2:
-        four, five = relay
-        print(f"\nstage 5 / stage 4: messages x{five['per_move'][0] / four['per_move'][0]:.2f}, "
-              f"bytes x{five['per_move'][1] / four['per_move'][1]:.2f}, "
-              f"CPU per move x{five['cpu_per_1000'] / four['cpu_per_1000']:.2f}, "
-              f"games held x{five['held'] / max(1, four['held']):.2f}")
+        if row["per_move"]:
+            capacity = spread(row["held"])
+            if row.get("at_limit"):
+                limit = "select()'s limit" if server.max_games == SELECT_GAMES else "where the search stops"
+                capacity = f"≥ {capacity}, {limit}"
+            moves = (f"{row['per_move'][0]:.2f} | {row['per_move'][1]:.1f} | {spread(row['cpu_per_1000'])} | "
+                     f"{capacity}")
+        else:
+            moves = "- | - | - | -"
+        print(f"| {name} | {moves} | {row['idle']:.1%} | {row['p50']:.3f} ms ({kind}) | {row['p99']:.3f} ms |")
+    four, five, baseline = (rows[name] for name in ("stage4_relay", "stage5_optimized", BASELINE))
+    median = statistics.median
+    print(f"\nstage 5 / stage 4: messages x{five['per_move'][0] / four['per_move'][0]:.2f}, "
+          f"bytes x{five['per_move'][1] / four['per_move'][1]:.2f}, "
+          f"CPU per move x{median(five['cpu_per_1000']) / median(four['cpu_per_1000']):.2f}, "
+          f"games held x{median(five['held']) / max(1, median(four['held'])):.2f} (medians)")
+    print(f"{BASELINE} / stage 5: idle CPU {baseline['idle']:.1%} against {five['idle']:.1%}, "
+          f"CPU per move x{median(baseline['cpu_per_1000']) / median(five['cpu_per_1000']):.2f}, "
+          f"games held x{median(baseline['held']) / max(1, median(five['held'])):.2f} (medians)")
+
+
+COLOURS = {"stage4_relay": (214, 96, 77), "stage5_optimized": (52, 120, 200), BASELINE: (110, 110, 110)}
+
+
+def draw_chart(path, steps):
+    """Latency against games for each relaying server, on a log scale: every loaded
+    run's p50 (a thick line through their medians) and p99 (a thin one), and the
+    budget, one frame, dashed. Drawn with pygame, which the kit already has."""
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    import math
+    import pygame
+    pygame.font.init()
+    width, height, left, right, top, bottom = 960, 560, 70, 30, 56, 60
+    surface = pygame.Surface((width, height))
+    surface.fill((255, 255, 255))
+    font, small = pygame.font.Font(None, 26), pygame.font.Font(None, 22)
+    ink, grid, alert = (40, 40, 40), (225, 225, 225), (200, 40, 40)
+    most_games = max(step["games"] for runs in steps.values() for step in runs)
+    x_top = 100 * math.ceil(most_games * 1.05 / 100)
+    low, high = 0.1, 1000.0  # ms, on a log scale
+
+    def x(games):
+        return left + (width - left - right) * games / x_top
+
+    def y(ms):
+        ms = min(max(ms, low), high)
+        return top + (height - top - bottom) * (1 - math.log10(ms / low) / math.log10(high / low))
+
+    def write(text, at, colour=ink, face=small, centre=False):
+        image = face.render(text, True, colour)
+        surface.blit(image, (at[0] - image.get_width() // 2 if centre else at[0], at[1]))
+        return image.get_width()
+
+    for ms in (0.1, 1, 10, 100, 1000):
+        pygame.draw.line(surface, grid, (left, y(ms)), (width - right, y(ms)))
+        label = small.render(f"{ms:g} ms", True, ink)
+        surface.blit(label, (left - 8 - label.get_width(), y(ms) - label.get_height() // 2))
+    for games in range(0, x_top + 1, 100):
+        pygame.draw.line(surface, grid, (x(games), top), (x(games), height - bottom))
+        write(str(games), (x(games), height - bottom + 6), centre=True)
+    pygame.draw.rect(surface, ink, (left, top, width - left - right, height - top - bottom), 1)
+    for dash in range(left, width - right, 12):  # the budget: one frame
+        pygame.draw.line(surface, alert, (dash, y(FRAME_MS)), (min(dash + 6, width - right), y(FRAME_MS)), 2)
+    write(f"one frame, {FRAME_MS:g} ms", (width - right - 130, y(FRAME_MS) - 18), alert)
+    write("How long a move takes to reach the opponent, as games are added", (left, 10), face=font)
+    write("each player moves 30 times a second.   thick line: p50, half the moves arrive sooner.   "
+          "thin line: p99, all but 1 in 100 do", (left, 34), ink)
+    write("games (2 players each), a dot for each run; at 1, the probe's game alone",
+          (width // 2, height - 26), centre=True)
+    for index, (name, runs) in enumerate(steps.items()):
+        colour = COLOURS.get(name, ink)
+        for percentile_, thickness in (("p99", 1), ("p50", 3)):
+            by_games = {}
+            for step in runs:
+                by_games.setdefault(step["games"], []).append(step[percentile_])
+                pygame.draw.circle(surface, colour, (round(x(step["games"])), round(y(step[percentile_]))),
+                                   2 + thickness // 2)
+            line = [(x(games), y(statistics.median(values))) for games, values in sorted(by_games.items())]
+            if len(line) > 1:
+                pygame.draw.lines(surface, colour, False, line, thickness)
+        write(name, (left + 12, top + 10 + index * 24), colour, font)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    pygame.image.save(surface, path)
 
 
 if __name__ == "__main__":

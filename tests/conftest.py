@@ -152,8 +152,9 @@ def pytest_terminal_summary(terminalreporter):
     idle = REPORT.get("idle_cpu", {})
     if idle:
         terminalreporter.section("idle server CPU, share of one core over 1 s")
+        width = max(map(len, idle)) + 1
         for stage, share in sorted(idle.items()):
-            write(f"{stage:<18}{share:>7.1%}")
+            write(f"{stage:<{width}}{share:>7.1%}")
     fuzz = REPORT.get("fuzz", {})
     if fuzz:
         terminalreporter.section("fuzz: what the server did with the random input")

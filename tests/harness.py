@@ -122,6 +122,13 @@ def free_ports(count):
             probe.close()  # so nobody listens there
 
 
+def cpu_seconds(pid):
+    """The CPU time a process has used so far (user and system), from Linux's /proc."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 def launch(*command, machine=None):
     """Start `python *command` in the repo root, headless, with its output piped;
     on one of a classroom's machines (a network namespace) if `machine` names one."""
@@ -205,9 +212,10 @@ class Reader:
             return "\n".join(self.lines)
 
 
-def command(script, counted=False, as_windows=False, plain_tcp=False, file_limit=None):
+def command(script, counted=False, as_windows=False, plain_tcp=False, file_limit=None, podsixnet_loop=False):
     """What to run for a script of the kit's, under tests/run_as.py if options say so."""
     options = ["--counted"] * counted + ["--as-windows"] * as_windows + ["--plain-tcp"] * plain_tcp
+    options += ["--podsixnet-loop"] * podsixnet_loop
     options += ["--file-limit", file_limit] if file_limit else []
     if not options:
         return [ROOT / script]
@@ -225,7 +233,8 @@ class ServerProcess:
     messages it sends and reports them when it stops (sent_counts());
     as_windows=True gives it Windows' select() and socket options; plain_tcp=True
     leaves it TCP's own timers for a vanished peer; file_limit=N
-    lets it open only N files, like a laptop's default 1024.
+    lets it open only N files, like a laptop's default 1024; podsixnet_loop=True
+    swaps its waiting loop for PodSixNet's own, Pump() and sleep(0.0001).
     """
 
     def __init__(self, stage, *args, port=0, machine=None, **options):

@@ -1,6 +1,7 @@
 """Runs one of the kit's real programs, unchanged, with what a test needs around it.
 
-    python tests/run_as.py SCRIPT [--counted] [--as-windows] [--plain-tcp] [--file-limit N] -- [the script's options]
+    python tests/run_as.py SCRIPT [--counted] [--as-windows] [--plain-tcp] [--file-limit N]
+                           [--podsixnet-loop] -- [the script's options]
 
 SCRIPT is a stage's server.py, or tools/lagproxy.py.
 
@@ -21,6 +22,14 @@ SCRIPT is a stage's server.py, or tools/lagproxy.py.
                  a vanished peer (SO_KEEPALIVE, TCP_KEEP*, TCP_USER_TIMEOUT) are
                  ignored, as if the stage had never asked.
   --file-limit N The process may open only N files, like a laptop's default 1024.
+  --podsixnet-loop
+                 The loop of PodSixNet's own examples, for the benchmark's
+                 baseline. Where the armour's Pump() waits for a socket, up
+                 to a second (asyncore.poll2; as on Windows, poll), this
+                 runs what PodSixNet's Server.Pump() runs instead: asyncore.poll
+                 with a timeout of 0, which returns at once, and then
+                 sleep(0.0001), as the examples' `while True: server.Pump();
+                 sleep(0.0001)` does. Everything else in the server is as it is.
 """
 import argparse
 import asyncio
@@ -108,6 +117,19 @@ def plain_tcp():
     socket.socket.setsockopt = without_vanishing
 
 
+def podsixnet_loop():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from PodSixNet.asyncwrapper import asyncore, poll  # what Server.Pump() calls
+    import time
+
+    def pump_and_sleep(timeout, map):
+        poll(map=map)       # PodSixNet's Server.Pump(): select(), never waiting
+        time.sleep(0.0001)  # its examples' loop
+
+    asyncore.poll2 = asyncore.poll = pump_and_sleep  # poll(): what the armour waits with on Windows
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("script")
@@ -115,6 +137,7 @@ def main():
     parser.add_argument("--as-windows", action="store_true")
     parser.add_argument("--plain-tcp", action="store_true")
     parser.add_argument("--file-limit", type=int)
+    parser.add_argument("--podsixnet-loop", action="store_true")
     args, server_args = parser.parse_known_args()
     if args.file_limit:
         import resource
@@ -125,6 +148,8 @@ def main():
         act_as_windows()
     if args.counted:
         count_what_is_sent()
+    if args.podsixnet_loop:
+        podsixnet_loop()
     sys.argv = [args.script, *[arg for arg in server_args if arg != "--"]]
     runpy.run_path(args.script, run_name="__main__")
 

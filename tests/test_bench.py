@@ -1,0 +1,91 @@
+"""The parts of make bench and make profile that decide what their figures say.
+
+The measurements themselves take minutes and depend on the machine, so they
+are not run here (no test passes or fails on speed). What is checked: the
+capacity search finds the edge it is looking for, and stops; the chart is
+drawn; and a profiler's sample lands in the part of the work it belongs to.
+"""
+import pytest
+
+from bench import Search, Server, draw_chart
+from profile_server import OTHER, PARTS, part_of
+
+STEP_LIMIT = 16  # loaded runs one search may take; each is several seconds
+
+
+def search(threshold, games, factor, bisections, max_games=2000):
+    """A search against a server that holds up to `threshold` games: (held, at_limit, loads tried)."""
+    found = Search(Server("server", "stage5_optimized", {}, max_games), games, factor, bisections)
+    tried = []
+    while not found.done and len(tried) <= STEP_LIMIT:
+        tried.append(found.games)
+        found.told(found.games, found.games <= threshold)
+    return (*found.result(), tried)
+
+
+FIRST, REPETITION = (100, 1.5, 3), (309, 1.1, 1)  # a repetition starts where the first search ended
+
+
+@pytest.mark.parametrize("threshold, games, factor, bisections",
+                         [(threshold, *FIRST) for threshold in (1, 37, 320, 449, 1999)] +
+                         [(threshold, *REPETITION) for threshold in (240, 308, 309, 320, 400)])
+def test_a_search_finds_the_most_games_held_to_within_one_step(threshold, games, factor, bisections):
+    held, at_limit, tried = search(threshold, games, factor, bisections)
+    assert len(tried) <= STEP_LIMIT
+    assert not at_limit
+    assert held == max(g for g in tried if g <= threshold)  # what it reports, it tried, and it held
+    fewest_failed = min(g for g in tried if g > threshold)
+    assert fewest_failed - held <= max(1, held * (factor - 1))  # the edge, to within one step
+
+
+def test_a_search_stops_where_it_is_told_and_says_so():
+    held, at_limit, tried = search(10_000, 100, 1.5, 3, max_games=500)
+    assert (held, at_limit, tried[-1]) == (500, True, 500)
+
+
+def test_a_search_where_nothing_holds_ends_at_none():
+    held, at_limit, tried = search(0, 100, 1.5, 3)
+    assert (held, at_limit, tried[-1]) == (0, False, 1)
+    assert len(tried) <= STEP_LIMIT
+
+
+def test_the_chart_is_drawn_from_every_run(tmp_path):
+    pygame = pytest.importorskip("pygame")
+    steps = {name: [{"games": games, "p50": games / 20, "p99": games / 2} for games in (1, 100, 150, 150, 300)]
+             for name in ("stage4_relay", "stage5_optimized", "PodSixNet's loop")}
+    draw_chart(str(tmp_path / "chart.png"), steps)
+    picture = pygame.image.load(str(tmp_path / "chart.png"))
+    assert picture.get_size() == (960, 560)
+    colours = {tuple(picture.get_at((x, y)))[:3] for x in range(0, 960, 2) for y in range(0, 560, 2)}
+    from bench import COLOURS
+    assert set(COLOURS.values()) <= colours  # a line for every server
+
+
+# py-spy's frames, outermost first: from Python 3.11 with the class, before it without.
+RECEIVED = ["<module> (server.py:420)", "main (server.py:413)", "GameServer.serve_forever (server.py:144)",
+            "ArmouredServer.Pump (server.py:314)", "poll2 (asyncore.py:193)", "readwrite (asyncore.py:113)",
+            "dispatcher.handle_read_event (asyncore.py:425)", "async_chat.handle_read (asynchat.py:178)",
+            "ArmouredChannel.found_terminator (server.py:236)"]
+SAMPLES = [
+    (RECEIVED + ["PlayerChannel.Network_move (server.py:80)", "Channel.Send (PodSixNet/Channel.py:35)",
+                 "dumps (PodSixNet/rencode.py:457)", "encode_dict (PodSixNet/rencode.py:418)"], 2),
+    (RECEIVED + ["PlayerChannel.Network_move (server.py:80)", "Channel.Send (PodSixNet/Channel.py:35)"], 2),
+    (RECEIVED + ["PlayerChannel.Network_move (server.py:74)"], 0),
+    (RECEIVED + ["loads (PodSixNet/rencode.py:333)",
+                 "make_fixed_length_dict_decoders.<locals>.make_decoder.<locals>.f (PodSixNet/rencode.py:320)"], 1),
+    (RECEIVED[:-2] + ["handle_read (asynchat.py:178)"], 1),
+    (RECEIVED[:4] + ["Channel.Pump (PodSixNet/Channel.py:30)", "async_chat.push (asynchat.py:203)",
+                     "async_chat.initiate_send (asynchat.py:251)", "dispatcher.send (asyncore.py:363)"], 2),
+    (RECEIVED[:4] + ["Channel.Pump.<locals>.<listcomp> (PodSixNet/Channel.py:30)"], 3),
+    (RECEIVED[:4] + ["ArmouredChannel.unsent_bytes (server.py:253)"], 3),
+    (RECEIVED[:4] + ["unsent_bytes (server.py:253)"], 3),
+    (RECEIVED[:4], 3),
+    (RECEIVED[:5], 4),
+    (RECEIVED[:5] + ["async_chat.writable (asynchat.py:225)"], 4),
+    (RECEIVED[:3], None),
+]
+
+
+@pytest.mark.parametrize("stack, part", SAMPLES, ids=[stack[-1].split(" (")[0] for stack, _ in SAMPLES])
+def test_a_sample_goes_to_the_part_of_the_work_that_took_it(stack, part):
+    assert part_of(stack) == (OTHER if part is None else PARTS[part][0])
