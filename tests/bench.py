@@ -330,7 +330,7 @@ def main():
         for search in searches:
             games, at_limit = search.result()
             held[search.server.name].append(games)
-            rows[search.server.name]["at_limit"] = rows[search.server.name].get("at_limit") or at_limit
+            rows[search.server.name]["at_limit"] = rows[search.server.name].get("at_limit", 0) + at_limit
 
     for server in relaying:
         rows[server.name]["cpu_per_1000"] = cpu[server.name]
@@ -355,9 +355,10 @@ def print_table(rows, measured):
         kind = "relay" if row["per_move"] else "echo"
         if row["per_move"]:
             capacity = spread(row["held"])
-            if row.get("at_limit"):
+            if row.get("at_limit"):  # held at the most it may try: the server might hold more
                 limit = "select()'s limit" if server.max_games == SELECT_GAMES else "where the search stops"
-                capacity = f"≥ {capacity}, {limit}"
+                capacity = (f"{capacity[:-1]}; {row['at_limit']} of {len(row['held'])} searches held at "
+                            f"{server.max_games}, {limit})")
             moves = (f"{row['per_move'][0]:.2f} | {row['per_move'][1]:.1f} | {spread(row['cpu_per_1000'])} | "
                      f"{capacity}")
         else:
