@@ -193,8 +193,8 @@ def machine_times():
 
 def loaded_run(server, games, seconds, watch=None):
     """One fresh server, the probe pair, then `games` loaded games; what the probe saw.
-    watch(pid, seconds), if given, is started as the probe starts, and what it
-    returns is waited for (wait()) as the probe ends: a profiler, say."""
+    watch(server process, seconds), if given, is called as the probe starts, and
+    what it returns is waited for (wait()) as the probe ends: a profiler, say."""
     process = start(server, "--max-players", 2 * games + 2)
     try:
         mover, watcher = probe_pair(process.port, server.stage)  # first, so they pair with each other
@@ -209,12 +209,12 @@ def loaded_run(server, games, seconds, watch=None):
             ready.acquire(timeout=120)
         go.set()
         time.sleep(0.5)  # let the load reach its pace before the probe measures it
-        watching = watch(process.proc.pid, seconds) if watch else None
-        cpu_before, machine_before = cpu_seconds(process.proc.pid), machine_times()
+        watching = watch(process, seconds) if watch else None
+        cpu_before, machine_before, began = cpu_seconds(process.proc.pid), machine_times(), time.monotonic()
         latencies, _ = probe(mover, watcher, server.stage, seconds)
         if watching:
             watching.wait()
-        server_cpu = cpu_seconds(process.proc.pid) - cpu_before
+        server_cpu = (cpu_seconds(process.proc.pid) - cpu_before) / (time.monotonic() - began)
         (total, steal) = (after - before for after, before in zip(machine_times(), machine_before))
         loads_ = [results.get(timeout=60) for _ in workers]
         for worker in workers:
@@ -225,7 +225,7 @@ def loaded_run(server, games, seconds, watch=None):
     target = 2 * games * LOAD_RATE
     achieved = sum(r["moves"] / r["seconds"] for r in loads_)
     step = {"games": games, "p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99),
-            "server_cpu": server_cpu / seconds, "load_cpu": sum(r["cpu"] / r["seconds"] for r in loads_),
+            "server_cpu": server_cpu, "load_cpu": sum(r["cpu"] / r["seconds"] for r in loads_),
             "rate": achieved / target, "moves_per_s": achieved, "alive": alive, "steal": steal / max(1, total)}
     step["holds"] = step["p50"] < FRAME_MS and step["rate"] >= 0.95
     print(f"  {server.name:<18} {games:4d} games  p50 {step['p50']:6.2f} ms  p99 {step['p99']:7.2f} ms  "

@@ -212,10 +212,11 @@ class Reader:
             return "\n".join(self.lines)
 
 
-def command(script, counted=False, as_windows=False, plain_tcp=False, file_limit=None, podsixnet_loop=False):
+def command(script, counted=False, as_windows=False, plain_tcp=False, file_limit=None, podsixnet_loop=False,
+            turns=False):
     """What to run for a script of the kit's, under tests/run_as.py if options say so."""
     options = ["--counted"] * counted + ["--as-windows"] * as_windows + ["--plain-tcp"] * plain_tcp
-    options += ["--podsixnet-loop"] * podsixnet_loop
+    options += ["--podsixnet-loop"] * podsixnet_loop + ["--turns"] * turns
     options += ["--file-limit", file_limit] if file_limit else []
     if not options:
         return [ROOT / script]
@@ -234,7 +235,8 @@ class ServerProcess:
     as_windows=True gives it Windows' select() and socket options; plain_tcp=True
     leaves it TCP's own timers for a vanished peer; file_limit=N
     lets it open only N files, like a laptop's default 1024; podsixnet_loop=True
-    swaps its waiting loop for PodSixNet's own, Pump() and sleep(0.0001).
+    swaps its waiting loop for PodSixNet's own, Pump() and sleep(0.0001);
+    turns=True prints the turns its loop has made, on SIGUSR1.
     """
 
     def __init__(self, stage, *args, port=0, machine=None, **options):

@@ -3,22 +3,26 @@
     python tests/profile_server.py [--games N] [--seconds S] [--repetitions N]
 
 It loads each server as make bench does for its CPU figure (100 games, each
-player moving 30 times a second), and samples the server's stack 500 times a
-second with py-spy (`pip install py-spy`; make profile installs it into .venv).
+player moving 30 times a second), and then nearer its capacity (250 games), and
+samples the server's stack 500 times a second with py-spy (`pip install
+py-spy`; make profile installs it into .venv).
 Each sample is put in one part of the work, by the innermost of its frames that
 names one (PARTS, below), and each part's share of the samples is turned into
 CPU milliseconds per 1000 moves, from the server's CPU time over the same
 window. The repetitions run in turn, stage 4 then stage 5, and the table gives
 their medians. py-spy leaves out samples where the server waits in poll(), so
-only the CPU's work is counted.
+only the CPU's work is counted. The server also counts the turns of its loop
+(tests/run_as.py --turns): every turn visits every player, whatever arrived.
 """
 import argparse
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
 
 from bench import CPU_GAMES, loaded_run, servers
@@ -61,30 +65,72 @@ def part_of(stack):
     return OTHER
 
 
+class Watch:
+    """py-spy on a server for `seconds`, and the turns its loop made meanwhile."""
+
+    def __init__(self, py_spy, raw, process, seconds):
+        self.process, self.began = process, time.monotonic()
+        self.turns_before = self.turns_so_far()
+        self.py_spy = subprocess.Popen([py_spy, "record", "--pid", str(process.proc.pid),
+                                        "--duration", str(int(seconds)), "--rate", "500", "--nonblocking",
+                                        "--format", "raw", "--output", raw],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def turns_so_far(self):
+        after = len(self.process.out.lines)
+        self.process.proc.send_signal(signal.SIGUSR1)  # tests/run_as.py --turns prints "turns: N"
+        return int(self.process.out.wait_for(r"^turns: (\d+)", after=after).group(1))
+
+    def wait(self):
+        self.py_spy.wait()
+        self.turns = self.turns_so_far() - self.turns_before
+        self.seconds = time.monotonic() - self.began
+
+
 def profile(server, games, seconds, py_spy):
-    """One loaded run under py-spy: (CPU ms per 1000 moves, {part: share of samples})."""
+    """One loaded run under py-spy: CPU ms per 1000 moves, {part: share of samples},
+    samples, and turns of the loop per 1000 moves."""
     with tempfile.TemporaryDirectory() as folder:
         raw = os.path.join(folder, "samples.txt")
+        watches = []
 
-        def watch(pid, seconds_):
-            return subprocess.Popen([py_spy, "record", "--pid", str(pid), "--duration", str(int(seconds_)),
-                                     "--rate", "500", "--nonblocking", "--format", "raw", "--output", raw],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        def watch(process, seconds_):
+            watches.append(Watch(py_spy, raw, process, seconds_))
+            return watches[-1]
 
-        step = loaded_run(server, games, seconds, watch=watch)
+        step = loaded_run(server._replace(options=dict(server.options, turns=True)), games, seconds, watch=watch)
         samples = Counter()
         with open(raw) as lines:
             for line in lines:
                 stack, _, count = line.rstrip("\n").rpartition(" ")
                 if stack:
                     samples[part_of(stack.split(";"))] += int(count)
-    total = sum(samples.values())
-    return step["server_cpu"] / step["moves_per_s"] * 1e6, {part: n / total for part, n in samples.items()}, total
+    total, moves = sum(samples.values()), step["moves_per_s"] / 1000
+    return {"cpu": step["server_cpu"] / moves * 1000, "shares": {part: n / total for part, n in samples.items()},
+            "samples": total, "turns": watches[0].turns / watches[0].seconds / moves}
+
+
+def table(runs, games):
+    """Markdown: each part's CPU ms per 1000 moves in stage 4 and stage 5, medians over the runs."""
+    median = statistics.median
+    four, five = runs["stage4_relay"], runs["stage5_optimized"]
+    lines = [f"CPU ms per 1000 moves at {games} games, by part (medians of {len(four)} runs; py-spy samples "
+             f"per run: {', '.join(str(run['samples']) for run in four + five)}):", "",
+             "| part of the work | `stage4_relay` | `stage5_optimized` | saved |", "|---|---|---|---|"]
+    for part in [part for part, _ in PARTS] + [OTHER]:
+        cost = [median(run["cpu"] * run["shares"].get(part, 0.0) for run in runs_) for runs_ in (four, five)]
+        lines.append(f"| {part} | {cost[0]:.0f} | {cost[1]:.0f} | {cost[0] - cost[1]:.0f} |")
+    cpu = [median(run["cpu"] for run in runs_) for runs_ in (four, five)]
+    lines.append(f"| all of it | {cpu[0]:.0f} | {cpu[1]:.0f} | {cpu[0] - cpu[1]:.0f} ({1 - cpu[1] / cpu[0]:.0%}) |")
+    turns = [median(run["turns"] for run in runs_) for runs_ in (four, five)]
+    lines.append(f"| turns of the loop per 1000 moves | {turns[0]:.0f} | {turns[1]:.0f} | |")
+    return "\n".join(lines)
 
 
 def main():
     parser = argparse.ArgumentParser(description="Where stage 4's and stage 5's servers spend their time.")
-    parser.add_argument("--games", type=int, default=CPU_GAMES)
+    parser.add_argument("--games", type=int, nargs="+", default=[CPU_GAMES, 250],
+                        help="the loads to profile at (default: %(default)s)")
     parser.add_argument("--seconds", type=int, default=4)
     parser.add_argument("--repetitions", type=int, default=3)
     args = parser.parse_args()
@@ -93,23 +139,14 @@ def main():
         print("This needs py-spy: pip install py-spy (make profile installs it).", file=sys.stderr)
         return 1
     relaying = [server for server in servers(2000) if server.name in ("stage4_relay", "stage5_optimized")]
-    runs = {server.name: [] for server in relaying}
-    for _ in range(args.repetitions):
-        for server in relaying:
-            runs[server.name].append(profile(server, args.games, args.seconds, py_spy))
-    names = [part for part, _ in PARTS] + [OTHER]
-    print(f"\nCPU ms per 1000 moves at {args.games} games, by part (medians of {args.repetitions} runs; "
-          f"samples per run: {', '.join(str(n) for name in runs for _, _, n in runs[name])}):\n")
-    print("| part of the work | " + " | ".join(f"`{name}`" for name in runs) + " | saved |")
-    print("|---|" + "---|" * len(runs) + "---|")
-    totals = {name: statistics.median(cpu for cpu, _, _ in runs[name]) for name in runs}
-    for part in names:
-        cost = {name: statistics.median(cpu * shares.get(part, 0.0) for cpu, shares, _ in runs[name])
-                for name in runs}
-        four, five = cost["stage4_relay"], cost["stage5_optimized"]
-        print(f"| {part} | {four:.0f} | {five:.0f} | {four - five:.0f} |")
-    four, five = totals["stage4_relay"], totals["stage5_optimized"]
-    print(f"| all of it | {four:.0f} | {five:.0f} | {four - five:.0f} ({1 - five / four:.0%}) |")
+    tables = []
+    for games in args.games:
+        runs = {server.name: [] for server in relaying}
+        for _ in range(args.repetitions):
+            for server in relaying:
+                runs[server.name].append(profile(server, games, args.seconds, py_spy))
+        tables.append(table(runs, games))
+    print("\n" + "\n\n".join(tables))
     return 0
 
 

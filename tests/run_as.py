@@ -1,7 +1,7 @@
 """Runs one of the kit's real programs, unchanged, with what a test needs around it.
 
     python tests/run_as.py SCRIPT [--counted] [--as-windows] [--plain-tcp] [--file-limit N]
-                           [--podsixnet-loop] -- [the script's options]
+                           [--podsixnet-loop] [--turns] -- [the script's options]
 
 SCRIPT is a stage's server.py, or tools/lagproxy.py.
 
@@ -30,6 +30,9 @@ SCRIPT is a stage's server.py, or tools/lagproxy.py.
                  with a timeout of 0, which returns at once, and then
                  sleep(0.0001), as the examples' `while True: server.Pump();
                  sleep(0.0001)` does. Everything else in the server is as it is.
+  --turns        Counts the turns of the server's loop (its waits: asyncore.poll2,
+                 or poll), and prints "turns: N", the count so far, each time
+                 the process gets SIGUSR1 (make profile; not on Windows).
 """
 import argparse
 import asyncio
@@ -130,6 +133,23 @@ def podsixnet_loop():
     asyncore.poll2 = asyncore.poll = pump_and_sleep  # poll(): what the armour waits with on Windows
 
 
+def count_turns():
+    import signal
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from PodSixNet.asyncwrapper import asyncore
+    turns = [0]
+
+    def counted(wait):
+        def one_turn(*args, **kwargs):
+            turns[0] += 1
+            return wait(*args, **kwargs)
+        return one_turn
+
+    asyncore.poll2, asyncore.poll = counted(asyncore.poll2), counted(asyncore.poll)
+    signal.signal(signal.SIGUSR1, lambda *_: print(f"turns: {turns[0]}", flush=True))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("script")
@@ -138,6 +158,7 @@ def main():
     parser.add_argument("--plain-tcp", action="store_true")
     parser.add_argument("--file-limit", type=int)
     parser.add_argument("--podsixnet-loop", action="store_true")
+    parser.add_argument("--turns", action="store_true")
     args, server_args = parser.parse_known_args()
     if args.file_limit:
         import resource
@@ -150,6 +171,8 @@ def main():
         count_what_is_sent()
     if args.podsixnet_loop:
         podsixnet_loop()
+    if args.turns:
+        count_turns()
     sys.argv = [args.script, *[arg for arg in server_args if arg != "--"]]
     runpy.run_path(args.script, run_name="__main__")
 

@@ -3,8 +3,11 @@
 The measurements themselves take minutes and depend on the machine, so they
 are not run here (no test passes or fails on speed). What is checked: the
 capacity search finds the edge it is looking for, and stops; the chart is
-drawn; and a profiler's sample lands in the part of the work it belongs to.
+drawn; a profiler's sample lands in the part of the work it belongs to; and a
+real server's turns are counted.
 """
+import signal
+
 import pytest
 
 from bench import Search, Server, draw_chart
@@ -89,3 +92,19 @@ SAMPLES = [
 @pytest.mark.parametrize("stack, part", SAMPLES, ids=[stack[-1].split(" (")[0] for stack, _ in SAMPLES])
 def test_a_sample_goes_to_the_part_of_the_work_that_took_it(stack, part):
     assert part_of(stack) == (OTHER if part is None else PARTS[part][0])
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGUSR1"), reason="counts on SIGUSR1")
+@pytest.mark.parametrize("podsixnet_loop", [False, True], ids=["armour's loop", "PodSixNet's loop"])
+def test_the_turns_of_a_servers_loop_are_counted(podsixnet_loop, start_server, connect):
+    """make profile's turns (tests/run_as.py --turns): every wait of the loop is one."""
+    server = start_server("stage5_optimized", turns=True, podsixnet_loop=podsixnet_loop)
+
+    def turns():
+        after = len(server.out.lines)
+        server.proc.send_signal(signal.SIGUSR1)
+        return int(server.out.wait_for(r"^turns: (\d+)", after=after).group(1))
+
+    before = turns()
+    connect(server.port).echo()
+    assert turns() > before
