@@ -2,7 +2,7 @@
 
     python tests/profile_server.py [--games N] [--seconds S] [--repetitions N]
 
-It loads each server as make bench does for its CPU figure (100 games, each
+It loads each server as make bench does for its CPU figure (50 games, each
 player moving 30 times a second), and then nearer its capacity (250 games), and
 samples the server's stack 500 times a second with py-spy (`pip install
 py-spy`; make profile installs it into .venv).

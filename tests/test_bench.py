@@ -10,7 +10,7 @@ import signal
 
 import pytest
 
-from bench import Search, Server, draw_chart
+from bench import FIRST_SEARCH, REPEATED_SEARCH, Search, Server, draw_chart
 from profile_server import OTHER, PARTS, part_of
 
 STEP_LIMIT = 16  # loaded runs one search may take; each is several seconds
@@ -26,7 +26,7 @@ def search(threshold, games, factor, bisections, max_games=2000):
     return (*found.result(), tried)
 
 
-FIRST, REPETITION = (100, 1.5, 3), (309, 1.1, 1)  # a repetition starts where the first search ended
+FIRST, REPETITION = FIRST_SEARCH, (309, *REPEATED_SEARCH)  # a repetition starts where the first ended
 
 
 @pytest.mark.parametrize("threshold, games, factor, bisections",
@@ -38,16 +38,16 @@ def test_a_search_finds_the_most_games_held_to_within_one_step(threshold, games,
     assert not at_limit
     assert held == max(g for g in tried if g <= threshold)  # what it reports, it tried, and it held
     fewest_failed = min(g for g in tried if g > threshold)
-    assert fewest_failed - held <= max(1, held * (factor - 1))  # the edge, to within one step
+    assert fewest_failed - held <= held * (factor - 1) + 1  # the edge, to within one step (rounded)
 
 
 def test_a_search_stops_where_it_is_told_and_says_so():
-    held, at_limit, tried = search(10_000, 100, 1.5, 3, max_games=500)
+    held, at_limit, tried = search(10_000, *FIRST, max_games=500)
     assert (held, at_limit, tried[-1]) == (500, True, 500)
 
 
 def test_a_search_where_nothing_holds_ends_at_none():
-    held, at_limit, tried = search(0, 100, 1.5, 3)
+    held, at_limit, tried = search(0, *FIRST)
     assert (held, at_limit, tried[-1]) == (0, False, 1)
     assert len(tried) <= STEP_LIMIT
 
