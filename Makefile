@@ -9,7 +9,7 @@
 #   make diff STAGE=3    what stage 3 adds to stage 2, for both files
 #   make screenshots     regenerate docs/*.png from the real stages, headless, and README's wire diagrams
 #   make bench           measure every stage's server, and PodSixNet's own loop: messages, CPU, capacity,
-#                        latency; draws docs/bench_latency.png
+#                        latency; draws docs/bench/latency.png
 #   make profile         where stage 4's and stage 5's servers spend their time per move (installs py-spy)
 #   make test-pythons    the suite on every supported Python found here, and on classic pygame (nox)
 #   make test-oldest-newest   the suite on the oldest and the newest of those Pythons, side by side, but for

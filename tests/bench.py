@@ -26,7 +26,8 @@ The relaying servers are measured in turn at every step, so that a machine
 that slows down slows them all. The load comes from worker processes; each
 reports the move rate it reached and its CPU, so a load generator that falls
 behind is seen, not hidden. Every loaded run's p50 and p99 are drawn against
-its number of games in docs/bench_latency.png. Absolute times drift on a shared
+its number of games in docs/bench/latency.png, and all that is printed is kept
+in docs/bench/bench.txt. Absolute times drift on a shared
 machine; compare the ratios, from one run.
 """
 import argparse
@@ -59,6 +60,22 @@ def servers(max_games):
     """What is measured: every stage, then stage 5 with PodSixNet's own loop."""
     rows = [Server(stage, stage, {}, max_games) for stage in STAGES]
     return rows + [Server(BASELINE, "stage5_optimized", {"podsixnet_loop": True}, min(max_games, SELECT_GAMES))]
+
+
+class Tee:
+    """Standard output, copied to a file as well: the run's record beside its chart."""
+
+    def __init__(self, path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        self.screen, self.file = sys.stdout, open(path, "w", encoding="utf-8")
+
+    def write(self, text):
+        self.screen.write(text)
+        self.file.write(text)
+
+    def flush(self):
+        self.screen.flush()
+        self.file.flush()
 
 
 class Client:
@@ -301,9 +318,10 @@ def main():
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each measurement")
     parser.add_argument("--repetitions", type=int, default=3, help="of the CPU and capacity measurements")
     parser.add_argument("--max-games", type=int, default=2000, help="where the capacity search stops")
-    parser.add_argument("--chart", default=str(ROOT / "docs" / "bench_latency.png"),
+    parser.add_argument("--chart", default=str(ROOT / "docs" / "bench" / "latency.png"),
                         help="where to draw latency by games")
     args = parser.parse_args()
+    sys.stdout = Tee(os.path.join(os.path.dirname(os.path.abspath(args.chart)), "bench.txt"))
     began, machine_at_start = time.monotonic(), machine_times()
     print(f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, Python {platform.python_version()}", flush=True)
     measured = servers(args.max_games)
@@ -376,7 +394,9 @@ def print_table(rows, measured):
           f"games held x{median(five['held']) / max(1, median(four['held'])):.2f} (medians)")
     print(f"{BASELINE} / stage 5: idle CPU {baseline['idle']:.1%} against {five['idle']:.1%}, "
           f"CPU per move x{median(baseline['cpu_per_1000']) / median(five['cpu_per_1000']):.2f}, "
-          f"games held x{median(baseline['held']) / max(1, median(five['held'])):.2f} (medians)")
+          f"games held x{median(baseline['held']) / max(1, median(five['held'])):.2f} (medians"
+          + (f"; {baseline['at_limit']} of its searches stopped at select()'s limit)" if baseline.get("at_limit")
+             else ")"))
 
 
 COLOURS = {"stage4_relay": (214, 96, 77), "stage5_optimized": (52, 120, 200), BASELINE: (110, 110, 110)}

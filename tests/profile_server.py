@@ -13,9 +13,11 @@ window. The repetitions run in turn, stage 4 then stage 5, and the table gives
 their medians. py-spy leaves out samples where the server waits in poll(), so
 only the CPU's work is counted. The server also counts the turns of its loop
 (tests/run_as.py --turns): every turn visits every player, whatever arrived.
+The tables are kept in docs/bench/profile.txt.
 """
 import argparse
 import os
+import platform
 import shutil
 import signal
 import statistics
@@ -25,7 +27,7 @@ import tempfile
 import time
 from collections import Counter
 
-from bench import CPU_GAMES, loaded_run, servers
+from bench import CPU_GAMES, ROOT, loaded_run, servers
 
 # The parts of a server's work, each named by the functions that do it, as
 # (function, file). A sample goes to the part of the innermost of its frames
@@ -133,6 +135,8 @@ def main():
                         help="the loads to profile at (default: %(default)s)")
     parser.add_argument("--seconds", type=int, default=4)
     parser.add_argument("--repetitions", type=int, default=3)
+    parser.add_argument("--output", default=str(ROOT / "docs" / "bench" / "profile.txt"),
+                        help="where to keep the tables (default: %(default)s)")
     args = parser.parse_args()
     py_spy = shutil.which("py-spy") or os.path.join(os.path.dirname(sys.executable), "py-spy")
     if not os.path.exists(py_spy):
@@ -147,6 +151,10 @@ def main():
                 runs[server.name].append(profile(server, games, args.seconds, py_spy))
         tables.append(table(runs, games))
     print("\n" + "\n\n".join(tables))
+    os.makedirs(os.path.dirname(args.output), exist_ok=True)
+    with open(args.output, "w", encoding="utf-8") as record:
+        record.write(f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, Python {platform.python_version()}\n\n"
+                     + "\n\n".join(tables) + "\n")
     return 0
 
 
