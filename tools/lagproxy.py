@@ -207,12 +207,15 @@ async def serve(options):
     server = await asyncio.start_server(lambda reader, writer: relay(reader, writer, options),
                                         options.listen[0], options.listen[1])
     host, port = server.sockets[0].getsockname()[:2]
-    stopping = asyncio.Event()
+    stopping, loop = asyncio.Event(), asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):  # `kill` stops it as Ctrl+C does
         try:
-            asyncio.get_running_loop().add_signal_handler(signum, stopping.set)
+            loop.add_signal_handler(signum, stopping.set)
         except NotImplementedError:
-            pass  # Windows: Ctrl+C raises KeyboardInterrupt instead, and main() stops there
+            # Windows. Python's own Ctrl+C would raise KeyboardInterrupt in whichever
+            # connection's task is running, and asyncio would print that task's
+            # traceback as the proxy stops. This handler only asks the loop to stop.
+            signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stopping.set))
     losing = f", {options.loss:g}% of chunks lost and resent" if options.loss else ""
     log(f"lag proxy on {host}:{port} -> {options.server[0]}:{options.server[1]}, "
         f"{options.delay:g} ms each way (jitter {options.jitter:g} ms){losing} (Ctrl+C stops it)")
@@ -247,7 +250,7 @@ def main():
                 sys.stderr)
         return 1
     except KeyboardInterrupt:
-        log("lag proxy stopped")  # Ctrl+C before it was listening, or on Windows
+        log("lag proxy stopped")  # Ctrl+C before it was listening
     return 0
 
 
