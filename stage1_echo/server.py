@@ -60,8 +60,9 @@ class GameServer(Server):
     channelClass = PlayerChannel  # PodSixNet makes one of these per client
 
     def Connected(self, channel, addr):
-        # PodSixNet calls this for each new client, once it has queued a greeting,
-        # {"action": "connected"}, for it (and printed "connection" to the console).
+        # Called for each new client, once a greeting, {"action": "connected"}, is
+        # queued for it: by PodSixNet's Server, or here by ArmouredServer (below
+        # "# Armour"), which first checks that the client's machine has its fair share.
         log(f"{channel.address} joined ({self.summary()})")
 
     def player_left(self, channel):
@@ -82,12 +83,15 @@ class GameServer(Server):
 
 
 def log(line, file=sys.stdout):
+    # Below "# Armour", lines about a client go through a gate first: past a few
+    # in 10 s about one machine, they are counted instead (Console).
     print(line, file=file, flush=True)  # flush: show it now, even through a pipe
 
 
 # Armour: below this line is what keeps one client from hurting the others (the
-# limits, bad bytes, a client that stops reading or vanishes), then the command
-# line. These lines are the same in every stage; README's "How it holds up" tries each.
+# limits, bad bytes, a client that stops reading or vanishes, one machine that
+# takes more than its share), then the command line. These lines are the same in
+# every stage; README's "How it holds up" tries each.
 import argparse
 import errno
 import os
@@ -96,21 +100,32 @@ import signal
 import socket
 import time
 import traceback
+from collections import defaultdict
 
 # PodSixNet 0.11 is built on asyncore and asynchat, which Python deprecates
 # (3.12 removed them; requirements.txt installs a copy there). The imports at the
 # top hide that warning: it is meant for PodSixNet's authors, not for a student.
 from PodSixNet.asyncwrapper import asyncore  # the event loop under PodSixNet
-from PodSixNet.rencode import loads          # bytes back into a message
+from PodSixNet import rencode                # how PodSixNet turns bytes into messages
 
 DEFAULT_HOST = "127.0.0.1"  # this machine only; --host 0.0.0.0 serves a classroom LAN
 DEFAULT_PORT = 31425        # PodSixNet's client default, so game.py needs no flags
 BACKLOG = 128               # connections the OS holds for us: a class joins in a burst
-MAX_PLAYERS = 1000          # many systems let a process open only 1024 files (--max-players)
+MAX_PLAYERS = 1000          # at most (--max-players), and never more than the system's file limit allows:
+FILE_MARGIN = 24            # files kept for the listening socket, the console and Python's own
 READ_BYTES = 4096           # the most read from one client per turn: none can hog the loop
 MAX_MESSAGE_BYTES = 65536   # a message this long is junk (the game's are under 200 bytes)
 MAX_UNSENT_BYTES = 65536    # a client this far behind has stopped reading
 SELECT_LIMIT = 512          # the sockets select() can watch on Windows, which has no poll()
+# One machine's fair share. Each rule has its flag, and 0 turns it off.
+PER_ADDRESS = 10            # connections at once from one address: a teacher's demo of several windows
+NEW_PER_ADDRESS = 10        # new connections from one address: 10 at once, then 10 each 10 s (one a second)
+LINES_PER_ADDRESS = 10      # log lines about one address, the same way; past that, a count once a second
+REFILL_SECONDS = 10         # how long the two above take to come back in full
+MESSAGE_SECONDS = 5         # a message must arrive whole within this; the first, from connecting
+MESSAGES_PER_SECOND = 600   # read from one client at most: ten times a game's 60 moves a second,
+BURST_SECONDS = 2           # and 2 s of that at once: 1200 messages, 20 s of a game's moves after a hiccup
+ACCEPT_PAUSE_SECONDS = 1    # how long to stop taking newcomers when the system has no file for one
 # A laptop that sleeps, or walks out of Wi-Fi, vanishes without a word, and TCP
 # alone notices only after many minutes. These socket options, where the OS has
 # them, make it notice within about 11 s (README: Across a classroom network).
@@ -129,7 +144,15 @@ class ArmouredChannel(PlayerChannel):
     def __init__(self, *args, **kwargs):
         PlayerChannel.__init__(self, *args, **kwargs)
         self.unlogged_drops, self.quiet_until = 0, 0.0  # see drop()
+        self.share = self._server.shares[self.addr[0]]  # its machine's (FairShare, below)
+        self.reading = True                             # False while over its budget
+        self.budget, self.budget_at = self._server.burst, time.monotonic()  # messages it may send
+        self.whole_by = after(self._server.message_seconds)  # when its first message must be in
+        self.has_spoken = False
         notice_vanishing(self.socket)  # so that a vanished client is noticed
+
+    def readable(self):
+        return self.reading  # asyncore watches the socket only if so; while not, TCP makes the client wait
 
     def collect_incoming_data(self, data):
         # asynchat hands over each piece of a message until the end marker.
@@ -139,6 +162,8 @@ class ArmouredChannel(PlayerChannel):
             self._ibuffer = b""
             self.cut(f"sent {MAX_MESSAGE_BYTES} bytes and no end marker")
         elif self.connected:
+            if self.whole_by is None:  # a new message starts: it too must be whole in time
+                self.whole_by = after(self._server.message_seconds)
             self._ibuffer += data
 
     def found_terminator(self):
@@ -147,11 +172,15 @@ class ArmouredChannel(PlayerChannel):
         # in this file, and prints "OOB data" for a message that is not a dict.
         # This one cuts a client that sends bytes that do not decode, and drops
         # any other message it cannot use, each with one line, and serves on.
-        raw, self._ibuffer = self._ibuffer, b""
+        raw, self._ibuffer, self.whole_by, self.has_spoken = self._ibuffer, b"", None, True
         if not self.connected:
             return  # closed earlier in this same read
+        console.about = self.share
+        self.spend_budget()
         try:
-            message = loads(raw)
+            message = loads(raw)  # (below)
+        except KeyNotText as refused:
+            return self.drop(raw, str(refused))
         except Exception:
             return self.cut("sent bytes that do not decode")
         action = message.get("action") if isinstance(message, dict) else None
@@ -161,6 +190,20 @@ class ArmouredChannel(PlayerChannel):
         handler(message)
         if hasattr(self, "Network"):
             self.Network(message)  # after Network_<action>, as PodSixNet does
+
+    def spend_budget(self):
+        # Each message costs one from a budget that refills at messages_per_second,
+        # up to BURST_SECONDS of it. A client past it is not read for a while
+        # (readable(), above): nothing it sent is lost, TCP holds it, and a client
+        # flooding moves cannot make the server flood its opponent.
+        self.budget -= 1
+        rate = self._server.messages_per_second
+        if self.budget < 1 and rate:
+            now = time.monotonic()
+            self.budget = min(self._server.burst, self.budget + rate * (now - self.budget_at))
+            self.budget_at = now
+            if self.budget < 1:  # read again once a tenth of a second's worth has come back
+                self._server.stop_reading(self, now + (rate / 10 - self.budget) / rate)
 
     def drop(self, message, reason):
         # One line for a dropped message, then at most one a second with a count,
@@ -180,6 +223,7 @@ class ArmouredChannel(PlayerChannel):
     def handle_close(self):
         # A connection the system gave up on (TCP_USER_TIMEOUT, keepalive) can come
         # here as a hang-up, with nothing said: say why, as Error() would have.
+        console.about = self.share
         try:
             error = self.socket.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         except (AttributeError, OSError):
@@ -189,12 +233,14 @@ class ArmouredChannel(PlayerChannel):
         PlayerChannel.handle_close(self)
 
     def cut(self, why):
+        console.about = self.share
         log(f"{self.address} {why}; closing its connection")
         self.handle_close()  # PodSixNet's: it calls our Close(), then closes the socket
 
     def Error(self, error):
         # PodSixNet calls this after it has closed the channel because of an
         # error: a broken connection, or a bug in this file.
+        console.about = self.share
         if isinstance(error, OSError):
             log(f"{self.address} lost its connection ({error.strerror or error})")
         else:
@@ -203,22 +249,162 @@ class ArmouredChannel(PlayerChannel):
         self._server.player_left(self)
 
 
+class KeyNotText(ValueError):
+    """A message with a dict key that is not text: refused before the key goes in a dict."""
+
+
+class FairShare:
+    """What the server knows of one address (one machine): its connections, the new
+    ones it may open, and the lines the console may show about it. Each of the last
+    two is a token bucket: `size` at once, then refilled in REFILL_SECONDS."""
+    __slots__ = ("connections", "joins", "joined_at", "lines", "logged_at", "unshown")
+
+    def __init__(self, server):
+        self.connections, self.unshown = 0, None  # unshown: lines not shown lately, kind -> how many
+        self.joins, self.joined_at = server.new_per_address, time.monotonic()
+        self.lines, self.logged_at = console.lines_per_address, self.joined_at
+
+    def may_join(self, size):
+        self.joins, self.joined_at, allowed = spend(self.joins, self.joined_at, size)
+        return allowed
+
+    def may_log(self, size):
+        self.lines, self.logged_at, allowed = spend(self.lines, self.logged_at, size)
+        return allowed
+
+    def idle(self, server, now):  # nothing to remember, both buckets full again: it may be forgotten
+        full = (spend(self.joins, self.joined_at, server.new_per_address, now)[0] >= server.new_per_address - 1
+                and spend(self.lines, self.logged_at, console.lines_per_address, now)[0] >= console.lines_per_address - 1)
+        return not self.connections and not self.unshown and full
+
+
+def spend(left, at, size, now=None):
+    """One from a token bucket that holds `size` (0: no limit) and refills in
+    REFILL_SECONDS: `left` were in it at time `at`. Returns (left, now, whether one was)."""
+    if not size:
+        return left, at, True
+    now = now or time.monotonic()
+    left = min(size, left + (now - at) * size / REFILL_SECONDS)
+    return (left - 1, now, True) if left >= 1 else (left, now, False)
+
+
+class Console:
+    """Every line about a client goes through log() below, which asks this first. The
+    first few lines about one address are printed, then one a second; the rest are
+    counted, and summed up in one line a second (ArmouredServer.sweep()). So a machine
+    that connects in a loop cannot bury the class's lines, nor slow the server down."""
+    KINDS = ((" joined (", "joined"), (" left (", "left"), (" refused: ", "refused"),
+             (" started: ", "game started"), ("; dropped", "dropped"),
+             ("; closing its connection", "cut"), (" lost its connection", "lost"))
+
+    def __init__(self):
+        self.about = None  # the FairShare of the client whose doing is being logged, if any
+        self.lines_per_address = LINES_PER_ADDRESS
+
+    def shows(self, line, file):
+        share = self.about
+        if share is None or file is not sys.stdout or share.may_log(self.lines_per_address):
+            return True
+        kind = next((kind for text, kind in self.KINDS if text in line), "other")
+        share.unshown = share.unshown or {}
+        share.unshown[kind] = share.unshown.get(kind, 0) + 1
+        return False
+
+
+console = Console()
+print_line = log  # the lesson's log(): print the line
+
+
+def log(line, file=sys.stdout):
+    """The lesson's log(), as the console allows (Console, above)."""
+    if console.shows(line, file):
+        print_line(line, file)
+
+
 class ArmouredServer(GameServer):
     """The lesson's GameServer, with limits, and a loop that sleeps while nothing happens."""
     channelClass = ArmouredChannel
     max_players = MAX_PLAYERS
+    per_address, new_per_address, message_seconds = PER_ADDRESS, NEW_PER_ADDRESS, MESSAGE_SECONDS
+    messages_per_second, burst = MESSAGES_PER_SECOND, MESSAGES_PER_SECOND * BURST_SECONDS
 
-    def Connected(self, channel, addr):
-        if len(self.channels) > self.max_players:  # refuse it now, or accept() fails
-            self.channels.remove(channel)         # later and the loop spins, retrying it
-            channel.close()
-            return log(f"{channel.address} refused: the server is full ({self.max_players} players)")
-        GameServer.Connected(self, channel, addr)
+    def __init__(self, *args, **kwargs):
+        GameServer.__init__(self, *args, **kwargs)
+        self.shares = defaultdict(lambda: FairShare(self))  # host -> FairShare, for those seen lately
+        self.not_reading = {}       # channel -> when to read it again
+        self.accept_trouble, self.accept_again_at = None, 0.0
+        self.next_sweep = 0.0
+
+    def handle_accept(self):
+        # PodSixNet's, with the newcomer's machine checked first. PodSixNet's own
+        # prints a warning and returns when accept() fails; when the system has
+        # no file left for the newcomer (EMFILE), it fails again on every turn,
+        # since the newcomer still waits, and the loop spins.
+        console.about = None
+        try:
+            accepted = self.accept()
+        except OSError as error:
+            return self.pause_accepting(error)
+        if accepted is None:
+            return  # the newcomer gave up before we got to it
+        if self.accept_trouble:
+            self.accept_trouble = None
+            log("Taking new players again.")
+        sock, addr = accepted
+        share = console.about = self.shares[addr[0]]
+        why = self.refusal(share)
+        if why:
+            sock.close()
+            return log(f"{addr[0]}:{addr[1]} refused: {why}")
+        share.connections += 1
+        channel = self.channelClass(sock, addr, self, self._map)
+        self.channels.append(channel)
+        channel.Send({"action": "connected"})
+        self.Connected(channel, addr)
+
+    def refusal(self, share):
+        if len(self.channels) >= self.max_players:  # refuse it now, or accept() fails later
+            return f"the server is full ({self.max_players} players)"
+        if self.per_address and share.connections >= self.per_address:
+            return f"{self.per_address} connections from this address already (--per-address)"
+        if not share.may_join(self.new_per_address):
+            return (f"more than {self.new_per_address} new connections from this address in "
+                    f"{REFILL_SECONDS} s (--new-per-address)")
+        return None
+
+    def pause_accepting(self, error):
+        # Stop watching the listening socket for a moment (readable(), below), and
+        # say so once, however long it lasts: the next newcomer is taken later.
+        self.accept_again_at = time.monotonic() + ACCEPT_PAUSE_SECONDS
+        if not self.accept_trouble:
+            log(f"Cannot take a new player now ({error.strerror or error}): trying again "
+                f"every {ACCEPT_PAUSE_SECONDS} s, without a line each time.")
+        self.accept_trouble = error
+
+    def readable(self):
+        return not self.accept_trouble or time.monotonic() >= self.accept_again_at
 
     def player_left(self, channel):
-        if channel in self.channels and channel.unlogged_drops:  # what drop() had not shown
-            log(f"{channel.address} had {channel.unlogged_drops} more messages dropped, not shown")
+        if channel in self.channels:
+            console.about = channel.share
+            channel.share.connections -= 1
+            self.not_reading.pop(channel, None)
+            if channel.unlogged_drops:  # what drop() had not shown
+                log(f"{channel.address} had {channel.unlogged_drops} more messages dropped, not shown")
         GameServer.player_left(self, channel)
+
+    def stop_reading(self, channel, until):
+        channel.reading = False
+        self.not_reading[channel] = until
+
+    def read_again(self, now):
+        for channel, until in list(self.not_reading.items()):
+            if now >= until:
+                del self.not_reading[channel]
+                channel.budget = min(self.burst, channel.budget + self.messages_per_second * (now - channel.budget_at))
+                channel.reading, channel.budget_at = True, now
+                if channel.whole_by is not None:  # its unfinished message waited for us, not for it
+                    channel.whole_by = after(self.message_seconds)
 
     def Pump(self):
         if stop.asked:
@@ -236,10 +422,37 @@ class ArmouredServer(GameServer):
         # swallowed on the way is seen), and unlike select() it can watch more
         # than 1024 sockets. Then it reads what has arrived, which calls
         # found_terminator(), and Network_<action>.
+        wait = 1.0
+        if self.not_reading:  # wake when the first client over its budget may be read again
+            wait = min(wait, max(0.0, min(self.not_reading.values()) - time.monotonic()))
         if hasattr(select, "poll"):
-            asyncore.poll2(1.0, self._map)
+            asyncore.poll2(wait, self._map)
         else:  # Windows: select(), and a second at most, or Ctrl+C waits for a player
-            asyncore.poll(1.0, self._map)
+            asyncore.poll(wait, self._map)
+        now = time.monotonic()
+        if self.not_reading:
+            self.read_again(now)
+        if now >= self.next_sweep:
+            self.sweep(now)
+
+    def sweep(self, now):
+        # Once a second, after reading what has arrived: close a connection whose
+        # message is late, say what the console did not show, forget the machines
+        # that have left.
+        self.next_sweep = now + 1
+        for channel in list(self.channels):
+            if channel.whole_by is not None and now > channel.whole_by and channel.reading:
+                channel.cut(f"took over {self.message_seconds:g} s to send a whole message" if channel.has_spoken
+                            else f"sent no message in its first {self.message_seconds:g} s")
+        for host, share in list(self.shares.items()):
+            if share.unshown:
+                kinds = ", ".join(f"{count} {kind}" for kind, count in share.unshown.items())
+                print_line(f"{host}: {sum(share.unshown.values())} more lines not shown: {kinds} "
+                           f"({self.summary()})")
+                share.unshown = None
+            elif share.idle(self, now):
+                del self.shares[host]
+        console.about = None
 
     def set_reuse_addr(self):
         # PodSixNet calls this before it binds the port. On Windows, SO_REUSEADDR
@@ -249,6 +462,60 @@ class ArmouredServer(GameServer):
             self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
         else:
             Server.set_reuse_addr(self)
+
+
+def decoder_refusing_keys_that_are_not_text():
+    # rencode decodes a dict straight into a Python dict. Ints and tuples of ints
+    # hash the same in every process, so a client can send thousands of keys
+    # that share one hash, and the dict takes quadratic time to build: one 64 KiB
+    # message, a fifth of a second. A str's hash is salted with a secret each
+    # process picks as it starts, and nothing the server sends shows it, so
+    # nobody can choose str keys that collide. These dict decoders put only str
+    # keys in a dict, and loads() refuses a message that had any other key.
+    other_keys = []  # of the message being decoded
+
+    def entry(x, f, decoded):
+        key, f = rencode.decode_func[x[f:f + 1]](x, f)
+        value, f = rencode.decode_func[x[f:f + 1]](x, f)
+        if type(key) is str:
+            decoded[key] = value
+        else:
+            other_keys.append(key)
+        return f
+
+    def dict_to_end(x, f):  # rencode's dict that ends with its end byte
+        decoded, f = {}, f + 1
+        while x[f:f + 1] != rencode.CHR_TERM:
+            f = entry(x, f, decoded)
+        return decoded, f + 1
+
+    def dict_of(length):  # rencode's dict of a length given by its type byte
+        def decode(x, f):
+            decoded, f = {}, f + 1
+            for _ in range(length):
+                f = entry(x, f, decoded)
+            return decoded, f
+        return decode
+
+    def loads(raw):
+        other_keys.clear()
+        message = rencode.loads(raw)  # raises if the bytes do not decode
+        if other_keys:
+            raise KeyNotText(f"a key that is not text, {short(other_keys[0])}")
+        return message
+
+    rencode.decode_func[rencode.CHR_DICT] = dict_to_end
+    for length in range(rencode.DICT_FIXED_COUNT):
+        rencode.decode_func[bytes([rencode.DICT_FIXED_START + length])] = dict_of(length)
+    return loads
+
+
+loads = decoder_refusing_keys_that_are_not_text()  # bytes back into a message
+
+
+def after(seconds):
+    """When `seconds` from now will be, or None for 0: no deadline."""
+    return time.monotonic() + seconds if seconds else None
 
 
 def short(value):
@@ -264,6 +531,16 @@ def notice_vanishing(sock):
                 sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
             except OSError:
                 pass  # an older system: its own, slower timers stay
+
+
+def file_limit():
+    """How many files this process may open, where the system says (not on Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return None if soft == resource.RLIM_INFINITY else soft
 
 
 def addresses():
@@ -315,7 +592,22 @@ def main():
                         help="port to listen on; 0 picks a free one (default %(default)s)")
     parser.add_argument("--max-players", type=int, default=MAX_PLAYERS,
                         help="refuse players past this many (default %(default)s)")
+    for flag, default, what in (
+            ("--per-address", PER_ADDRESS, "connections at once from one address"),
+            ("--new-per-address", NEW_PER_ADDRESS, f"new connections from one address at once, and again "
+                                                   f"each {REFILL_SECONDS} s"),
+            ("--lines-per-address", LINES_PER_ADDRESS, f"log lines about one address at once, and again each "
+                                                       f"{REFILL_SECONDS} s; past that, a count a second"),
+            ("--message-seconds", MESSAGE_SECONDS, "seconds a message may take to arrive whole; the first, "
+                                                   "from connecting"),
+            ("--messages-per-second", MESSAGES_PER_SECOND, f"messages read from one client a second, "
+                                                           f"{BURST_SECONDS} s of them at once")):
+        parser.add_argument(flag, type=int, default=default, metavar="N",
+                            help=f"{what}; 0: no limit (default %(default)s)")
     args = parser.parse_args()
+    for stream in (sys.stdout, sys.stderr):  # a console that cannot show a character shows \u65e5,
+        if hasattr(stream, "reconfigure"):  # not a traceback (Windows' is often cp1252)
+            stream.reconfigure(errors="backslashreplace")
     try:
         server = ArmouredServer(localaddr=(args.host, args.port), listeners=BACKLOG)
     except OSError as error:
@@ -325,11 +617,19 @@ def main():
         else:
             log(f"Cannot listen on {args.host}:{args.port}: {error.strerror or error}.", sys.stderr)
         return 1
-    server.max_players = args.max_players
+    server.max_players, files = args.max_players, file_limit()
+    if files is not None and server.max_players > files - FILE_MARGIN:
+        server.max_players = max(1, files - FILE_MARGIN)
+        log(f"This system lets the server open at most {files} files, so it takes at most "
+            f"{server.max_players} players.")
     if not hasattr(select, "poll") and server.max_players >= SELECT_LIMIT:
         server.max_players = SELECT_LIMIT - 1  # its players' sockets, and the one it listens on
         log(f"This system has no poll(), and select() watches at most {SELECT_LIMIT} sockets, "
             f"so this server takes at most {server.max_players} players.")
+    server.per_address, server.new_per_address = args.per_address, args.new_per_address
+    server.message_seconds, console.lines_per_address = args.message_seconds, args.lines_per_address
+    server.messages_per_second = args.messages_per_second
+    server.burst = args.messages_per_second * BURST_SECONDS
     host, port = server.socket.getsockname()[:2]
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -338,6 +638,7 @@ def main():
         tell_the_class(host, port)
         server.serve_forever()
     except KeyboardInterrupt:
+        console.about = None
         log("server stopped")
     return 0
 

@@ -42,7 +42,7 @@ import sys
 import time
 from collections import namedtuple
 
-from harness import ROOT, STAGES, ServerProcess, cpu_seconds, decode, encode, stage_number
+from harness import HELLO, LOOPBACK, ROOT, STAGES, ServerProcess, cpu_seconds, decode, encode, stage_number
 
 FRAME_MS = 16.0   # one frame at 60 FPS: the latency budget
 LOAD_RATE = 30    # moves per second per loaded player
@@ -79,13 +79,22 @@ class Tee:
 
 
 class Client:
-    """A bare client speaking PodSixNet's wire format on a plain socket."""
+    """A bare client speaking PodSixNet's wire format on a plain socket, from a loopback
+    address of its own (as if each were a laptop), which says hello as game.py does and
+    waits for its echo: what arrived before it is kept for wait_for()."""
 
     def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock = socket.socket()
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.bind((next(LOOPBACK), 0))
+        self.sock.connect(("127.0.0.1", port))
         self.buffer, self.messages, self.bytes = b"", 0, 0
-        self.start = None
+        self.start, self.unread = None, []
+        self.send(HELLO)
+        early = []
+        while (message := self.next_message()) != HELLO:
+            early.append(message)
+        self.unread[:0] = early
 
     def send(self, message):
         self.sock.sendall(encode(message))
@@ -100,14 +109,19 @@ class Client:
         self.messages += len(messages)
         return messages
 
+    def next_message(self, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while not self.unread:
+            self.sock.settimeout(max(0.001, deadline - time.monotonic()))
+            self.unread = self.read()
+        self.sock.settimeout(None)
+        return self.unread.pop(0)
+
     def wait_for(self, action, timeout=10.0):
         deadline = time.monotonic() + timeout
-        while True:
-            self.sock.settimeout(max(0.001, deadline - time.monotonic()))
-            for message in self.read():
-                if message.get("action") == action:
-                    self.sock.settimeout(None)
-                    return message
+        while (message := self.next_message(deadline - time.monotonic())).get("action") != action:
+            pass
+        return message
 
     def move(self, dx):
         self.send({"action": "move", "gameID": self.start["gameID"],

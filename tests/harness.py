@@ -12,6 +12,7 @@
 
 Everything waits on a condition with a deadline; nothing sleeps blindly.
 """
+import itertools
 import json
 import os
 import queue
@@ -32,6 +33,7 @@ import pytest
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
+    from PodSixNet.Channel import Channel
     from PodSixNet.EndPoint import EndPoint
     from PodSixNet.asyncwrapper import asyncore
     from PodSixNet.rencode import dumps, loads
@@ -45,13 +47,19 @@ TIMEOUT = 30.0  # seconds any single wait may take before the test fails: waits 
 REPORT = {}     # figures the tests measured, printed at the end of the run (conftest.py)
 MOVE_REPLY = {4: "positions", 5: "position"}  # stage: what the server sends after a move
 TERMINATOR = b"\0---\0"  # PodSixNet's end-of-message marker
-ACCOUNT_LINE = re.compile(r" (joined|left) \(")  # the lines that carry the server's account
+# The lines that carry the server's account: a join or a leave, or the count a second of
+# the lines it did not show about one machine (--lines-per-address).
+ACCOUNT_LINE = re.compile(r" (joined|left) \(| more lines not shown: .*\(connected \d+")
 DROPPED = r"sent .*; dropped$"  # a drop line about a client
 DROPS_NOT_SHOWN = r"had \d+ more messages dropped, not shown$"  # its last count, as it leaves
 # Test modules that must also pass as a server on Windows runs them set this mark:
 # each test then runs twice, its servers waiting with poll() and with Windows' select().
 POSIX_AND_WINDOWS = pytest.mark.parametrize("as_windows", [False, True], ids=["poll", "windows"])
 WINDOWS_MAX_PLAYERS = 511  # SELECT_LIMIT - 1 in every server.py: 512 sockets, one of them listening
+# Every server closes a connection that sends no whole message in its first few seconds
+# (--message-seconds). Like game.py, which echoes as soon as it is connected, each test
+# client says hello at once with this echo, and keeps the reply out of its inbox.
+HELLO = {"action": "echo", "text": "hello"}
 HEADLESS = {"SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy",
             "PYGAME_HIDE_SUPPORT_PROMPT": "1", "PYTHONUNBUFFERED": "1"}
 
@@ -89,6 +97,18 @@ def wait_until(condition, what, timeout=TIMEOUT, step=None):
         else:
             time.sleep(0.005)
     return True
+
+
+def loopback_addresses():
+    """127.0.1.1, 127.0.1.2, ...: an address of this machine for each client, as if each were a
+    laptop of its own, so that the servers' per-address limits do not bite tests that open many
+    connections (Linux routes all of 127.0.0.0/8 here). 127.0.0.x is left to tests of one machine."""
+    for number in itertools.count(1 << 8):
+        if number & 255 not in (0, 255):
+            yield f"127.{number >> 16 & 255}.{number >> 8 & 255}.{number & 255}"
+
+
+LOOPBACK = loopback_addresses()
 
 
 def free_port():
@@ -129,12 +149,13 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
-def launch(*command, machine=None):
+def launch(*command, machine=None, env=None):
     """Start `python *command` in the repo root, headless, with its output piped;
-    on one of a classroom's machines (a network namespace) if `machine` names one."""
+    on one of a classroom's machines (a network namespace) if `machine` names one,
+    with these environment variables too if `env` names some."""
     on = ["ip", "netns", "exec", machine] if machine else []
     return subprocess.Popen([*on, sys.executable, *map(str, command)], cwd=ROOT,
-                            env={**os.environ, **HEADLESS}, stdin=subprocess.PIPE,
+                            env={**os.environ, **HEADLESS, **(env or {})}, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -239,10 +260,10 @@ class ServerProcess:
     turns=True prints the turns its loop has made, on SIGUSR1.
     """
 
-    def __init__(self, stage, *args, port=0, machine=None, **options):
+    def __init__(self, stage, *args, port=0, machine=None, env=None, **options):
         self.stage = stage
         self.stop_signal = signal.SIGINT if options.get("as_windows") else signal.SIGTERM
-        self.proc = launch(*server_command(stage, **options), "--port", port, *args, machine=machine)
+        self.proc = launch(*server_command(stage, **options), "--port", port, *args, machine=machine, env=env)
         self.out, self.err = Reader(self.proc.stdout), Reader(self.proc.stderr)
         self.port = int(self.out.wait_for(r"listening on [\d.]+:(\d+)").group(1))
 
@@ -254,6 +275,12 @@ class ServerProcess:
     def wait_for_account(self, **expected):
         self.out.wait(lambda lines: all(self.out.account.get(k) == v for k, v in expected.items()),
                       f"the server to log {expected}")
+
+    def turns(self):
+        """The turns its loop has made so far (started with turns=True)."""
+        after = len(self.out.lines)
+        self.proc.send_signal(signal.SIGUSR1)
+        return int(self.out.wait_for(r"^turns: (\d+)", after=after).group(1))
 
     def memory_kib(self):
         """The server's resident memory, from /proc."""
@@ -297,13 +324,26 @@ class ProxyProcess:
 class RawClient(EndPoint):
     """A bare PodSixNet client that keeps every message the server sends it."""
 
-    def __init__(self, port):
+    def __init__(self, port, host=None):
         EndPoint.__init__(self, ("127.0.0.1", port), map={})
-        self.inbox = []  # every message that crossed the network to us, in order
-        self.DoConnect()
+        self.inbox = []  # every message that crossed the network to us, in order, but our hello's echo
+        self.greeted = False
+        self.DoConnect(source=host or next(LOOPBACK))
+        self.Send(HELLO)
+
+    def DoConnect(self, source):
+        """EndPoint.DoConnect, from this client's own address."""
+        Channel.__init__(self, map=self._map)
+        self.create_socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.socket.bind((source, 0))
+        self.connect(self.address)
 
     def Network(self, message):
-        self.inbox.append(message)  # PodSixNet calls this for every message from the wire
+        if message == HELLO and not self.greeted:
+            self.greeted = True  # the echo of our hello
+        else:
+            self.inbox.append(message)  # PodSixNet calls this for every message from the wire
 
     def actions(self):
         return [message["action"] for message in self.inbox]
@@ -341,23 +381,31 @@ class WireClient:
     """A client on a plain blocking socket that speaks PodSixNet's wire format itself.
 
     A thread reads and decodes all the server sends, until stall() stops it,
-    as a frozen window would.
+    as a frozen window would. It connects from `host`, by default an address of
+    its own (LOOPBACK), and says hello at once unless told not to (HELLO).
     """
 
-    def __init__(self, server):
+    receive_buffer = None  # SO_RCVBUF, if a test wants a small one
+
+    def __init__(self, server, host=None, hello=True):
         self.server = server
         self.sock = socket.socket()
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms waits for an ACK
-        self.sock.bind(("127.0.0.1", 0))  # so that we know our name before the server can log it
+        if self.receive_buffer:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.receive_buffer)
+        self.sock.bind((host or next(LOOPBACK), 0))  # so that we know our name before the server can log it
         self.name = "%s:%d" % self.sock.getsockname()[:2]  # as the server's log names it
         with server.out._changed:  # its log lines come after these (a port can be used again)
             self.first_line = len(server.out.about[self.name])
         self.sock.connect(("127.0.0.1", server.port))
         self.inbox, self.closed, self._hung_up, self.recv_error = [], False, False, None
+        self.greeted = not hello
         self.arrived = []  # when each message in the inbox arrived
         self._reading, self._changed = threading.Event(), threading.Condition()
         self._reading.set()
         threading.Thread(target=self._read, daemon=True).start()
+        if hello:
+            self.send_message(HELLO)
 
     def _read(self):
         rest, poller = b"", select.poll()
@@ -366,10 +414,13 @@ class WireClient:
             if not poller.poll(50):  # a timeout, so that a hang-up ends the thread
                 continue
             try:
-                data = self.sock.recv(1 << 16)
+                data = self.receive()
             except OSError as error:
                 data, self.recv_error = b"", error
             messages, rest = decode(rest + data)
+            if not self.greeted and HELLO in messages:
+                messages.remove(HELLO)  # the echo of our hello
+                self.greeted = True
             with self._changed:
                 self.inbox.extend(messages)
                 self.arrived.extend([time.monotonic()] * len(messages))
@@ -377,6 +428,9 @@ class WireClient:
                 self._changed.notify_all()
             if not data:
                 return
+
+    def receive(self):
+        return self.sock.recv(1 << 16)
 
     def wait(self, found, what):
         """found(inbox) once it is truthy; falsy if the connection closed first."""

@@ -99,12 +99,6 @@ def test_a_sample_goes_to_the_part_of_the_work_that_took_it(stack, part):
 def test_the_turns_of_a_servers_loop_are_counted(podsixnet_loop, start_server, connect):
     """make profile's turns (tests/run_as.py --turns): every wait of the loop is one."""
     server = start_server("stage5_optimized", turns=True, podsixnet_loop=podsixnet_loop)
-
-    def turns():
-        after = len(server.out.lines)
-        server.proc.send_signal(signal.SIGUSR1)
-        return int(server.out.wait_for(r"^turns: (\d+)", after=after).group(1))
-
-    before = turns()
+    before = server.turns()
     connect(server.port).echo()
-    assert turns() > before
+    assert server.turns() > before

@@ -9,7 +9,13 @@ play. Nobody is ever paired with a player who has gone: every newcomer waits
 first. At the end the game that played throughout has exact counts, the
 server holds as many files and as much memory as before, and two newcomers
 still pair at once.
+
+The comings and goings are a class's: 64 laptops (loopback addresses), each
+coming back again and again, faster than a class would, so the server runs with
+--new-per-address 0 and --lines-per-address 0 (every line shown, for the test
+to follow). Those rules have their own tests, in test_fair_share.py.
 """
+import itertools
 import random
 
 import pytest
@@ -18,6 +24,12 @@ from harness import REPORT, STAGES, Match, WireClient, newcomers_pair_at_once, s
 
 CYCLES = 2000
 WARM_UP = 200  # cycles before the memory baseline: let Python's allocator settle
+LAPTOPS = itertools.cycle([f"127.255.0.{number}" for number in range(1, 65)])
+UNLIMITED = ("--new-per-address", 0, "--lines-per-address", 0)
+
+
+def newcomer(server):
+    return WireClient(server, host=next(LAPTOPS))
 
 
 def leave(server, client, rng):
@@ -26,16 +38,16 @@ def leave(server, client, rng):
 
 
 def leaves_while_waiting(server, rng):
-    newcomer = WireClient(server)
-    newcomer.wait_for("waiting" if stage_number(server.stage) >= 2 else "connected")
-    leave(server, newcomer, rng)
+    client = newcomer(server)
+    client.wait_for("waiting" if stage_number(server.stage) >= 2 else "connected")
+    leave(server, client, rng)
 
 
 def leaves_mid_game(server, rng):
-    first = WireClient(server)
+    first = newcomer(server)
     if stage_number(server.stage) >= 2:
         first.wait_for("waiting")  # the queue was empty: nobody who has gone was in it
-    second = WireClient(server)
+    second = newcomer(server)
     if stage_number(server.stage) < 2:
         return [leave(server, client, rng) for client in (first, second)]
     for player in (first, second):
@@ -48,7 +60,7 @@ def leaves_mid_game(server, rng):
 
 
 def hangs_up_at_once(server, rng):
-    leave(server, WireClient(server), rng)
+    leave(server, newcomer(server), rng)
 
 
 CYCLE_KINDS = [leaves_while_waiting, leaves_mid_game, hangs_up_at_once]
@@ -56,7 +68,7 @@ CYCLE_KINDS = [leaves_while_waiting, leaves_mid_game, hangs_up_at_once]
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_2000_comings_and_goings_leave_the_server_as_it_began(stage, start_server):
-    server = start_server(stage)
+    server = start_server(stage, *UNLIMITED)
     match = Match(server)  # plays throughout
     baseline = {"connected": 2, "waiting": 0, "games": 1} if stage_number(stage) >= 2 else {"connected": 2}
     rng = random.Random(stage)  # the same cycles every run

@@ -8,8 +8,8 @@ Three kinds of input, drawn by hypothesis:
     fields, sent by a player in a started game.
 Each input is checked against a model of what the server must do with it:
 echo a good echo; apply a good move (clamped) and tell exactly the right
-players; drop anything else and keep its sender; close only a sender whose
-bytes do not decode. The log counts every drop: at most one line a second,
+players; drop anything else, such as a message with a dict key that is not
+text, and keep its sender; close only a sender whose bytes do not decode. The log counts every drop: at most one line a second,
 and the rest by the time the sender leaves. After every input the other game plays a
 round. At the end its counts are exact, the queue is clean (two newcomers
 pair at once) and the server's own account agrees.
@@ -55,6 +55,15 @@ def decoded(raw):
         return False, None
 
 
+def keys_all_text(value):
+    """Whether every dict key in a message, at any depth, is a str."""
+    if isinstance(value, dict):
+        return all(type(key) is str and keys_all_text(item) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return all(keys_all_text(item) for item in value)
+    return True
+
+
 def clamp(value, low, high):
     return max(low, min(high, value))
 
@@ -85,7 +94,10 @@ class Sender:
         """Apply the server's rules to one decoded message, in the model."""
         get = message.get if isinstance(message, dict) else (lambda field: None)
         self.totals["messages"] += 1
-        if get("action") == "echo" and isinstance(get("text"), str):
+        if not keys_all_text(message):  # the servers refuse it before they build its dicts
+            self.drops += 1
+            self.totals["dropped"] += 1
+        elif get("action") == "echo" and isinstance(get("text"), str):
             self.echoes += 1
             self.totals["echoed"] += 1
         elif (get("action") == "move" and self.where and get("gameID") == self.start["gameID"]

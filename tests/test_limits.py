@@ -11,6 +11,11 @@
   * A flood of messages the server drops does not flood its console either:
     it logs the first, then at most one line a second with a count.
 Meanwhile another game plays, and afterwards its counts are exact.
+
+The floods here run with --messages-per-second 0 (UNTHROTTLED): they test the
+4 KiB read a turn and the cut of a stalled reader, and under the budget of 600
+messages a second that each client has by default, a flood of 50 000 would take
+83 s to read. The budget has its own tests, in test_fair_share.py.
 """
 import statistics
 import time
@@ -28,6 +33,7 @@ FLOOD = 50000     # rounds the flooding client sends in one go
 # for it, or by the system, once its TCP window has been shut for 10 s (TCP_USER_TIMEOUT,
 # in VANISHING in every server.py), whichever comes first: on a busy machine, the second.
 CUT = rf"(left {LIMIT} bytes unread; closing its connection|lost its connection \(Connection timed out\))$"
+UNTHROTTLED = ("--messages-per-second", 0)  # no budget: every message read as fast as 4 KiB a turn allows
 
 
 def echo_of_size(size):
@@ -42,9 +48,9 @@ def echo_of_size(size):
 
 @pytest.fixture
 def with_a_game(start_server):
-    """with_a_game(stage) -> (its server, a Match in play that must not notice the test)."""
-    def start(stage):
-        server = start_server(stage)
+    """with_a_game(stage, *options) -> (its server, a Match in play that must not notice the test)."""
+    def start(stage, *options):
+        server = start_server(stage, *options)
         return server, Match(server)
     return start
 
@@ -127,7 +133,7 @@ def flood_until_cut(moving, stalled, survivor):
 @pytest.mark.parametrize("stage, who", [("stage4_relay", "opponent"), ("stage4_relay", "mover"),
                                         ("stage5_optimized", "opponent")])
 def test_a_player_who_stops_reading_is_cut_and_the_opponent_requeued(stage, who, with_a_game):
-    server, match = with_a_game(stage)
+    server, match = with_a_game(stage, *UNTHROTTLED)
     moving = Match(server)
     mover, opponent = moving.players
     stalled, survivor = (opponent, mover) if who == "opponent" else (mover, opponent)
@@ -144,7 +150,7 @@ def test_a_player_who_stops_reading_is_cut_and_the_opponent_requeued(stage, who,
 
 
 def test_stage5_owes_a_mover_nothing_so_one_that_never_reads_stays(with_a_game):
-    server, match = with_a_game("stage5_optimized")
+    server, match = with_a_game("stage5_optimized", *UNTHROTTLED)
     moving = Match(server)
     moving.players[0].stall()  # sends, never reads: stage 5 sends it nothing anyway
     moving.flood(FLOOD).join()
@@ -159,7 +165,7 @@ def test_stage5_owes_a_mover_nothing_so_one_that_never_reads_stays(with_a_game):
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_a_flood_does_not_starve_the_other_games(stage, with_a_game):
-    server, match = with_a_game(stage)
+    server, match = with_a_game(stage, *UNTHROTTLED)
     flooding = Match(server)
     told = flooding.players[1] if stage_number(stage) >= 4 else flooding.players[0]
     sender = flooding.flood(FLOOD)
@@ -179,7 +185,7 @@ def test_a_flood_does_not_starve_the_other_games(stage, with_a_game):
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_a_flood_of_dropped_messages_is_counted_not_logged_line_by_line(stage, with_a_game):
-    server, match = with_a_game(stage)
+    server, match = with_a_game(stage, *UNTHROTTLED)
     flooder = WireClient(server)
     started = time.monotonic()
     flooder.send_bytes(encode({"action": "teleport"}) * FLOOD)  # an action no stage has

@@ -163,8 +163,11 @@ class DelayedPipe:
 
 async def relay(client_reader, client_writer, options):
     name = "%s:%d" % client_writer.get_extra_info("peername")[:2]
+    # On loopback, connect from the game's own address, so that the server tells the
+    # games apart as it would without the proxy, and each keeps its fair share there.
+    own = (name.rsplit(":", 1)[0], 0) if name.startswith("127.") and options.server[0].startswith("127.") else None
     try:
-        server_reader, server_writer = await asyncio.open_connection(*options.server)
+        server_reader, server_writer = await asyncio.open_connection(*options.server, local_addr=own)
     except OSError as error:
         log(f"{name}: no server at {options.server[0]}:{options.server[1]} "
             f"({error.strerror or error}); closing that game's connection")
