@@ -6,6 +6,8 @@
 #   make demo STAGE=4 LOSS=2   2% of what crosses is lost and resent, as TCP does (add LAG too, if you like)
 #   make demo STAGE=4 WIRE=1   every message printed in the terminal as it crosses (with LAG, LOSS too)
 #   make test            the whole test suite, headless
+#   make mutants         small bugs put into a copy of the kit one at a time, each must fail its tests
+#                        (tests/mutants.py; about 5 minutes; run it before closing a change to the armour)
 #   make diff STAGE=3    what stage 3 adds to stage 2, for both files
 #   make screenshots     regenerate docs/*.png from the real stages, headless, and README's wire diagrams
 #   make bench           measure every stage's server, and PodSixNet's own loop: messages, CPU, capacity,
@@ -39,7 +41,7 @@ NOX_PATH := $(subst $(space),:,$(strip $(wildcard $(PYENV_ROOT)/versions/3.*/bin
 FOUND := $(foreach v,$(SUPPORTED),$(if $(shell PATH="$(NOX_PATH)" command -v python$(v)),$(v)))
 MISSING := $(filter-out $(FOUND),$(SUPPORTED))
 
-.PHONY: demo test diff screenshots bench profile clean test-pythons test-oldest-newest test-debian-sid
+.PHONY: demo test mutants diff screenshots bench profile clean test-pythons test-oldest-newest test-debian-sid
 
 demo: $(VENV)/installed
 	$(BIN)/python tools/demo.py $(if $(STAGE),--stage $(STAGE)) --port $(PORT) $(if $(LAG),--lag $(LAG)) \
@@ -47,6 +49,9 @@ demo: $(VENV)/installed
 
 test: $(VENV)/installed
 	$(HEADLESS) $(BIN)/python -m pytest
+
+mutants: $(VENV)/installed
+	$(HEADLESS) $(BIN)/python tests/mutants.py
 
 diff:
 	@test -n "$(STAGE_DIR)" -a -n "$(PREVIOUS_DIR)" || \

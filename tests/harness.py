@@ -149,6 +149,23 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
+def tcp_connections():
+    """This machine's TCP sockets over IPv4, from Linux's /proc/net/tcp: for each, a dict of its
+    local and remote address ("127.0.0.1:52311"), its bytes queued to send (or sent, not yet
+    acknowledged) and received unread, and its timer (1 a resend, 2 keepalive, 4 a probe of a
+    window shut to zero, 0 none)."""
+    def address(field):  # "0100007F:CC57": the address in the host's byte order, then the port
+        host, port = field.split(":")
+        return "%s:%d" % (socket.inet_ntoa(struct.pack("=I", int(host, 16))), int(port, 16))
+
+    with open("/proc/net/tcp") as table:
+        rows = [line.split() for line in table.readlines()[1:]]
+    return [{"local": address(local), "remote": address(remote),
+             "queued": int(queues.split(":")[0], 16), "unread": int(queues.split(":")[1], 16),
+             "timer": int(timer.split(":")[0], 16)}
+            for _, local, remote, _, queues, timer, *_ in rows]
+
+
 def launch(*command, machine=None, env=None):
     """Start `python *command` in the repo root, headless, with its output piped;
     on one of a classroom's machines (a network namespace) if `machine` names one,
@@ -460,6 +477,17 @@ class WireClient:
 
     def wait_closed(self):
         self.wait(lambda inbox: False, "the server to close the connection")
+
+    def tcp_end(self, whose="server"):
+        """The server's (or proxy's) end of this connection, or this client's (whose="client"),
+        from tcp_connections(); None once it is gone."""
+        ours, theirs = ("local", "remote") if whose == "client" else ("remote", "local")
+        return next((end for end in tcp_connections() if end[ours] == self.name and
+                     end[theirs].endswith(f":{self.server.port}")), None)
+
+    def all_read(self):
+        """Whether all this client sent has arrived (been acknowledged) and the server has read it."""
+        return self.tcp_end("client")["queued"] == self.tcp_end()["unread"] == 0
 
     def logged(self, pattern):
         """The server's log lines about this client that match regex `pattern`."""

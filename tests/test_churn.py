@@ -10,17 +10,24 @@ first. At the end the game that played throughout has exact counts, the
 server holds as many files and as much memory as before, and two newcomers
 still pair at once.
 
+A reset that arrives while the server has not yet read what that player sent
+(a busy server) is the one hang-up the server reports as a lost connection.
+
 The comings and goings are a class's: 64 laptops (loopback addresses), each
 coming back again and again, faster than a class would, so the server runs with
 --new-per-address 0 and --lines-per-address 0 (every line shown, for the test
 to follow). Those rules have their own tests, in test_fair_share.py.
 """
 import itertools
+import os
 import random
+import signal
 
 import pytest
 
 from harness import REPORT, STAGES, Match, WireClient, newcomers_pair_at_once, stage_number, wait_until
+
+pytestmark = pytest.mark.skipif(not os.path.exists("/proc/net/tcp"), reason="reads Linux's /proc")
 
 CYCLES = 2000
 WARM_UP = 200  # cycles before the memory baseline: let Python's allocator settle
@@ -66,6 +73,12 @@ def hangs_up_at_once(server, rng):
 CYCLE_KINDS = [leaves_while_waiting, leaves_mid_game, hangs_up_at_once]
 
 
+def process_state(pid):
+    """R running, S sleeping, T stopped, ...: from Linux's /proc."""
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0]
+
+
 @pytest.mark.parametrize("stage", STAGES)
 def test_2000_comings_and_goings_leave_the_server_as_it_began(stage, start_server):
     server = start_server(stage, *UNLIMITED)
@@ -88,3 +101,30 @@ def test_2000_comings_and_goings_leave_the_server_as_it_began(stage, start_serve
     wait_until(lambda: server.open_files() == files, f"the server to hold {files} files again")
     match.check()
     newcomers_pair_at_once(server, connected=2, games=1)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_reset_that_finds_bytes_unread_is_reported_as_a_lost_connection(stage, start_server):
+    # A player's bytes wait unread (the server is busy; here it is stopped, as a
+    # loaded machine might leave it) when the player's reset arrives. poll() then
+    # says "readable" and "error" at once: the server reads the bytes, then closes
+    # the channel in handle_close(), the reset still in the socket's SO_ERROR, and
+    # only handle_close() says why. (A reset that finds nothing unread makes
+    # recv() fail with ECONNRESET, which asyncore takes for a plain hang-up.)
+    server = start_server(stage)
+    match = Match(server)  # plays throughout
+    player = WireClient(server)
+    player.wait_for("connected")
+    server.proc.send_signal(signal.SIGSTOP)
+    try:
+        wait_until(lambda: process_state(server.proc.pid) == "T", "the server to stop")
+        player.send_bytes(b"half a message")  # no end marker: nothing for the server to act on
+        player.close(reset=True)
+        wait_until(lambda: player.tcp_end() is None, "the reset to reach the server's socket")
+    finally:
+        server.proc.send_signal(signal.SIGCONT)
+    player.wait_logged(r"left \(")
+    assert player.logged("lost its connection") == [f"{player.name} lost its connection (Connection reset by peer)"]
+    match.play()
+    match.check()
+    newcomers_pair_at_once(server, connected=2, games=1 if stage_number(stage) >= 2 else 0)

@@ -11,13 +11,17 @@ machines: from one, each server takes only --per-address connections.
 Windows has no poll, and its select() watches at most 512 sockets: there the
 servers wait with select() and refuse players past 511, so they never ask it
 to watch more ("ValueError: too many file descriptors in select()").
+
+A teacher's --max-players N admits exactly N players, refuses the next, and
+admits another once a place is free.
 """
 import resource
 import socket
 
 import pytest
 
-from harness import HELLO, LOOPBACK, POSIX_AND_WINDOWS, STAGES, WINDOWS_MAX_PLAYERS, encode, stage_number, wait_until
+from harness import (HELLO, LOOPBACK, POSIX_AND_WINDOWS, STAGES, WINDOWS_MAX_PLAYERS, WireClient, encode,
+                     stage_number, wait_until)
 
 
 def newcomer(port):
@@ -33,6 +37,7 @@ def newcomer(port):
 pytestmark = POSIX_AND_WINDOWS  # every test here runs with the servers as on Windows too
 
 FLOOD = 1100
+CAP = 3  # a teacher's --max-players
 
 
 @pytest.fixture
@@ -68,3 +73,26 @@ def test_a_flood_of_connections_is_refused_past_the_cap_and_games_go_on(
     assert "accept" not in server.out.text()  # PodSixNet's warning when accept() fails
     queue = {"waiting": 0, "games": 1} if stage_number(stage) >= 2 else {}
     server.wait_for_account(connected=2, **queue)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_max_players_admits_exactly_that_many_and_refuses_the_next(stage, as_windows, start_server):
+    server = start_server(stage, "--max-players", CAP)
+    players = []
+    for number in range(CAP):  # one at a time: each is admitted before the next comes
+        players.append(WireClient(server))
+        players[-1].wait_for("connected")
+        server.wait_for_account(connected=number + 1)
+    refused = WireClient(server)
+    refused.wait_closed()
+    refused.wait_logged(rf"refused: the server is full \({CAP} players\)$")
+    assert refused.inbox == [] and not refused.logged(r"joined \(")
+    for player in players:
+        player.echo()  # all of them still served
+    players[0].close()
+    players[0].wait_logged(r"left \(")
+    players[0] = WireClient(server)  # a place is free again: the next is admitted
+    players[0].wait_for("connected")
+    server.wait_for_account(connected=CAP)
+    for player in players:
+        player.close()

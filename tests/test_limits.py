@@ -5,7 +5,9 @@
   * A player who stops reading, while the server still has moves to tell it,
     is cut once MAX_UNSENT_BYTES (64 KiB) wait unsent for it, or once its
     TCP window has been shut for 10 s (TCP_USER_TIMEOUT); its opponent is
-    told and goes back to the queue.
+    told and goes back to the queue. As on Windows, which has no
+    TCP_USER_TIMEOUT, the 64 KiB rule alone cuts it; on Linux, with less than
+    64 KiB waiting, TCP_USER_TIMEOUT alone does.
   * A client that floods the server as fast as it can does not starve the
     other games: their rounds are served while the flood is still arriving.
   * A flood of messages the server drops does not flood its console either:
@@ -17,6 +19,8 @@ The floods here run with --messages-per-second 0 (UNTHROTTLED): they test the
 messages a second that each client has by default, a flood of 50 000 would take
 83 s to read. The budget has its own tests, in test_fair_share.py.
 """
+import os
+import socket
 import statistics
 import time
 
@@ -27,6 +31,10 @@ from harness import (DROPPED, REPORT, STAGES, TERMINATOR, Match, WireClient, dum
 
 LIMIT = 65536     # MAX_MESSAGE_BYTES and MAX_UNSENT_BYTES in every server.py
 JUNK_MIB = 8      # what each oversized client tries to send
+ECHO_BYTES = 60000  # a big echo: a few hundred of them fill the kernel's buffers for a connection
+MOST_ECHOED = 256 << 20  # bytes of echoes a stalled reader may ask for before the test gives up
+SMALL_ECHO = 16000  # a few of these waiting in the server are still under 64 KiB
+ZERO_WINDOW_PROBE = 4  # /proc/net/tcp's timer while the peer's window is shut
 JUNK_CLIENTS = 5
 FLOOD = 50000     # rounds the flooding client sends in one go
 # How a player who stops reading is let go: by the server, once 64 KiB wait unsent
@@ -146,6 +154,55 @@ def test_a_player_who_stops_reading_is_cut_and_the_opponent_requeued(stage, who,
     server.wait_for_account(connected=3, waiting=1, games=1)
     match.play()
     survivor.close()
+    back_to_one_game(server, match)
+
+
+@pytest.mark.parametrize("as_windows", [True], ids=["windows"])  # no TCP_USER_TIMEOUT to cut it first
+@pytest.mark.parametrize("stage", STAGES)
+def test_as_on_windows_a_stalled_reader_is_cut_once_64_kib_wait_unsent(stage, as_windows, with_a_game):
+    # The stalled client asks for big echoes of its own and never reads them: once
+    # the kernel's buffers for it are full, the echoes pile up in the server, and
+    # only the 64 KiB rule can let it go. Big echoes are few messages, so the
+    # buffers fill in a few hundred of them.
+    server, match = with_a_game(stage)
+    stalled = WireClient(server)
+    stalled.wait_for("connected")
+    stalled.stall()
+    echo, echoed = echo_of_size(ECHO_BYTES) + TERMINATOR, 0
+    while not stalled.logged(r"left \("):
+        assert echoed < MOST_ECHOED, f"{echoed >> 20} MiB echoed to a client that reads none, and it is still served"
+        try:
+            stalled.send_bytes(echo)
+        except OSError:
+            break  # the server has hung up on it
+        echoed += len(echo)
+    stalled.wait_logged(f"left {LIMIT} bytes unread; closing its connection$")
+    assert not stalled.logged("lost its connection"), stalled.logged("")
+    match.play()
+    back_to_one_game(server, match)
+
+
+@pytest.mark.skipif(not (hasattr(socket, "TCP_USER_TIMEOUT") and os.path.exists("/proc/net/tcp")),
+                    reason="Linux's TCP_USER_TIMEOUT, watched through /proc")
+def test_a_stalled_reader_under_64_kib_is_cut_by_tcp_user_timeout(with_a_game):
+    # The stalled client asks for small echoes, one at a time, until the server's
+    # socket probes a window shut to zero: its kernel buffers are full, while less
+    # than 64 KiB wait in the server itself. The 64 KiB rule then never acts, and
+    # only the socket options the server set (notice_vanishing) let the client go.
+    server, match = with_a_game("stage5_optimized")
+    stalled = WireClient(server)
+    stalled.wait_for("connected")
+    stalled.stall()
+    echo, echoed = echo_of_size(SMALL_ECHO) + TERMINATOR, 0
+    while stalled.tcp_end()["timer"] != ZERO_WINDOW_PROBE:
+        assert echoed < MOST_ECHOED, f"{echoed >> 20} MiB echoed, and the window is still open"
+        stalled.send_bytes(echo)
+        echoed += len(echo)
+        wait_until(stalled.all_read, "the server to read the echo")
+        match.players[0].echo("after it")  # read later, so answered after the echo was sent on
+    stalled.wait_logged(r"lost its connection \(Connection timed out\)$")  # after 10 s of it
+    assert not stalled.logged("unread"), stalled.logged("")
+    match.play()
     back_to_one_game(server, match)
 
 

@@ -6,6 +6,10 @@ runs on each stage: two real game.py processes, driven by arrow keys, against
 the real server.py. The counts are taken where the messages travel: in the
 server's Channel.Send (tests/run_as.py --counted) and on each game's connection
 (tests/game_driver.py). Nothing is computed from a formula.
+
+A player held into the bottom right corner stops at both walls, and its
+opponent sees it where it stopped (in stage 5 the mover moves itself, by
+its own copy of the server's moved()).
 """
 import pytest
 
@@ -15,6 +19,7 @@ pytestmark = POSIX_AND_WINDOWS  # every test here runs with the servers as on Wi
 
 TOLD_PER_MOVE = {4: 2, 5: 1}  # stage: how many players the server tells of each move
 SOLO_FRAMES = 20  # frames in which only player 0 holds an arrow key
+CORNER_FRAMES = 120  # frames holding down and right: from player 0's start, past both walls
 
 
 def settle(*games):
@@ -79,3 +84,18 @@ def test_scripted_match_counts_the_messages_per_move(stage, start_server, start_
     REPORT.setdefault("relay", {})[stage] = {
         "moves": sum(moves), "messages": sum(heard) / sum(moves), "bytes": relay_bytes / sum(moves),
         "to mover": solo_heard[0] / SOLO_FRAMES, "to opponent": solo_heard[1] / SOLO_FRAMES}
+
+
+@pytest.mark.parametrize("stage", stages_from(4))
+def test_a_player_held_against_the_bottom_and_right_walls_is_where_its_opponent_sees_it(
+        stage, start_server, start_two_games):
+    server = start_server(stage, counted=True)
+    first, second = start_two_games(stage, server.port)
+    width, height = first.snapshot()["arena"]
+    hold(first, ["down", "right"], CORNER_FRAMES)
+    settle(first, second)
+    mover, watcher = first.snapshot(), second.snapshot()
+    counts = server.sent_counts()
+    assert mover["wire"]["sent_actions"].count("move") == CORNER_FRAMES
+    assert mover["positions"][0] == watcher["positions"][0] == [width, height]  # in the corner, seen there
+    assert counts["positions"][str(mover["game_id"])][0] == [width, height]     # where the server has it

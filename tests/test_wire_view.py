@@ -5,9 +5,8 @@ proxy. The view is checked against what the games themselves counted at
 PodSixNet's layer, and it must never change or break a connection it watches.
 """
 import re
-import time
 
-from harness import TERMINATOR, WireClient, encode
+from harness import TERMINATOR, WireClient, encode, wait_until
 
 
 def wire_lines(proxy, who, arrow):
@@ -48,7 +47,7 @@ def test_bytes_that_do_not_decode_are_shown_and_nothing_is_changed(start_server,
         client.wait_for("connected")
     halves = encode({"action": "echo", "text": "in two halves"})
     good.send_bytes(halves[:9])  # a message that crosses in two pieces is shown once, whole
-    time.sleep(0.05)
+    wait_until(good.all_read, "the proxy to read the first piece by itself")
     good.send_bytes(halves[9:])
     good.wait_for("echo")
     bad.send_bytes(encode(["no", "action"]))

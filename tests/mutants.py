@@ -1,0 +1,284 @@
+"""make mutants: small, realistic bugs put into a copy of the kit one at a time; the tests must catch each.
+
+    python tests/mutants.py            every mutant below
+    python tests/mutants.py NAME ...   those whose names contain any of these words
+    python tests/mutants.py --list     their names, files and tests, without running anything
+    python tests/mutants.py --clean    each mutant's tests on an unchanged copy: they must pass
+
+Each mutant is one line of one file, changed. For each, the tracked files
+(git ls-files) are copied to a temporary folder, the line is changed there
+(the working tree is never touched), and only the tests that should catch it
+run there, with pytest -x. One line per mutant says which test caught it, by
+its first failing test's id, or that it SURVIVED. Every original line must
+occur exactly once in its file, or the script stops before it runs anything.
+It exits 1 if any mutant survived.
+
+To add a mutant, add one Mutant(...) to MUTANTS: a name, the file, the exact
+original line, the line that replaces it, and the pytest arguments (files, -k)
+that select the tests that should catch it. Keep each selection narrow: the
+whole list must run in about 15 minutes on 2 cores. The armour is the same in
+every stage, so a bug in it is put into one stage, and only that stage's
+tests run.
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+ROOT = Path(__file__).resolve().parent.parent
+HEADLESS = {"SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy", "PYGAME_HIDE_SUPPORT_PROMPT": "1"}
+MOST_SECONDS = 600  # one mutant's tests; a hang counts as not caught
+
+
+class Mutant(NamedTuple):
+    name: str
+    file: str
+    original: str     # the whole line, as it is in the file, without its newline
+    replacement: str
+    tests: list       # pytest arguments: test files, node ids, -k expressions
+
+
+S4, S5 = "stage4_relay", "stage5_optimized"
+MUTANTS = [
+    # The lessons: what each stage teaches.
+    Mutant("stage 5 tells the mover, not the opponent", f"{S5}/server.py",
+           "        opponent = game.channels[1 - number]",
+           "        opponent = game.channels[number]",
+           ["tests/test_relay.py", "-k", "scripted and stage5_optimized-poll"]),
+    Mutant("stage 4 tells one player only", f"{S4}/server.py",
+           "        for channel in game.channels:  # both players hear of every move, the mover too",
+           "        for channel in game.channels[:1]:  # both players hear of every move, the mover too",
+           ["tests/test_relay.py", "-k", "scripted and stage4_relay-poll"]),
+    Mutant("stage 2 keeps a player who left in the queue", "stage2_queue/server.py",
+           "            self.waiting_game = None  # so nobody is ever paired with a player who has gone",
+           "            pass  # so nobody is ever paired with a player who has gone",
+           ["tests/test_queue.py", "-k", "stage2 and poll"]),
+    Mutant("stage 4 takes a move for another game", f"{S4}/server.py",
+           '        if number is None or message.get("gameID") != game.id or message.get("player") != number:',
+           '        if number is None or message.get("player") != number:',
+           ["tests/test_bad_input.py", "-k", "bad_move and stage4_relay and ID and poll"]),
+    Mutant("stage 4 takes a step of any length", f"{S4}/server.py",
+           "    x += clamp(dx, -speed, speed)  # no step longer than the speed: no teleporting",
+           "    x += dx  # no step longer than the speed: no teleporting",
+           ["tests/test_bad_input.py", "-k", "huge_step and stage4_relay and poll"]),
+    Mutant("stage 5's game bounds y by the arena's width", f"{S5}/game.py",
+           "    return [clamp(x, 0, arena[0]), clamp(y, 0, arena[1])]",
+           "    return [clamp(x, 0, arena[0]), clamp(y, 0, arena[0])]",
+           ["tests/test_relay.py", "-k", "walls and stage5_optimized-poll"]),
+    Mutant("a refused game prints a traceback", f"{S5}/game.py",
+           '        error = message["error"]  # an exception, or the arguments of one',
+           '        error = message["error"]; raise ConnectionError(error)',
+           ["tests/test_command_line.py", "-k", "game_without_a_server"]),
+    Mutant("the counters count local events", "stage1_echo/game.py",
+           '        if message["action"] not in LOCAL_EVENTS:',
+           "        if True:",
+           ["tests/test_echo.py", "-k", "counters and stage1"]),
+    # The tools.
+    Mutant("the lag proxy delays one way only", "tools/lagproxy.py",
+           "             DelayedPipe(server_reader, client_writer, options, views[1])]",
+           "             DelayedPipe(server_reader, client_writer, argparse.Namespace(**{**vars(options), "
+           '"delay": 0, "jitter": 0}), views[1])]',
+           ["tests/test_lag.py", "-k", "twice_the_delay and 0-poll"]),
+    Mutant("the lag proxy never resends a lost chunk", "tools/lagproxy.py",
+           "                    due += wait",
+           "                    continue",
+           ["tests/test_head_of_line.py", "-k", "held_reply"]),
+    # The armour, the same in every stage: each put into stage 5 only.
+    Mutant("a vanished client is never noticed (notice_vanishing does nothing)", f"{S5}/server.py",
+           "        notice_vanishing(self.socket)  # so that a vanished client is noticed",
+           "        pass  # so that a vanished client is noticed",
+           ["tests/test_limits.py", "-k", "under_64"]),
+    Mutant("a stalled reader is never cut at 64 KiB", f"{S5}/server.py",
+           '                channel.cut(f"left {MAX_UNSENT_BYTES} bytes unread")',
+           "                pass",
+           ["tests/test_limits.py", "-k", "as_on_windows and stage5"]),
+    Mutant("the loop as on Windows waits for ever", f"{S5}/server.py",
+           "            asyncore.poll(wait, self._map)",
+           "            asyncore.poll(None, self._map)",
+           ["tests/test_idle_cpu.py", "-k", "still_turns and stage5_optimized-windows"]),
+    Mutant("the loop waits for ever", f"{S5}/server.py",
+           "            asyncore.poll2(wait, self._map)",
+           "            asyncore.poll2(None, self._map)",
+           ["tests/test_idle_cpu.py", "-k", "still_turns and stage5_optimized-poll"]),
+    Mutant("one player too few (--max-players)", f"{S5}/server.py",
+           "        if len(self.channels) >= self.max_players:  # refuse it now, or accept() fails later",
+           "        if len(self.channels) >= self.max_players - 1:  # refuse it now, or accept() fails later",
+           ["tests/test_connection_flood.py", "-k", "max_players and stage5_optimized-poll"]),
+    Mutant("handle_close says nothing of a reset", f"{S5}/server.py",
+           '            log(f"{self.address} lost its connection ({os.strerror(error)})")',
+           "            pass",
+           ["tests/test_churn.py", "-k", "reset_that and stage5"]),
+    Mutant("a message of exactly 64 KiB is cut", f"{S5}/server.py",
+           "        if len(self._ibuffer) + len(data) > MAX_MESSAGE_BYTES:",
+           "        if len(self._ibuffer) + len(data) >= MAX_MESSAGE_BYTES:",
+           ["tests/test_limits.py", "-k", "message_of_the_limit and stage5"]),
+    Mutant("every dropped message gets a line", f"{S5}/server.py",
+           "        self.unlogged_drops, self.quiet_until = 0, now + 1",
+           "        self.unlogged_drops, self.quiet_until = 0, now",
+           ["tests/test_limits.py", "-k", "flood_of_dropped and stage5"]),
+    Mutant("bytes that do not decode are dropped, not cut", f"{S5}/server.py",
+           '            return self.cut("sent bytes that do not decode")',
+           '            return self.drop(raw, "sent bytes that do not decode")',
+           ["tests/test_bad_input.py", "-k", "undecodable and stage5 and poll"]),
+    # One machine's fair share (issue 22), the same in every stage.
+    Mutant("keys that share one hash are decoded into a dict", f"{S5}/server.py",
+           "        if type(key) is str:",
+           "        if True:",
+           ["tests/test_fair_share.py", "-k", "not_text and stage5"]),
+    Mutant("no limit of connections per address", f"{S5}/server.py",
+           "        if self.per_address and share.connections >= self.per_address:",
+           "        if False:",
+           ["tests/test_fair_share.py", "-k", "share_of_connections and stage5"]),
+    Mutant("an address's connections are never counted", f"{S5}/server.py",
+           "        share.connections += 1",
+           "        pass",
+           ["tests/test_fair_share.py", "-k", "share_of_connections and stage5"]),
+    Mutant("no limit of new connections per address", f"{S5}/server.py",
+           "        if not share.may_join(self.new_per_address):",
+           "        if False:",
+           ["tests/test_fair_share.py", "-k", "bombarded and stage5"]),
+    Mutant("every line about a busy machine is printed", f"{S5}/server.py",
+           "        if share is None or file is not sys.stdout or share.may_log(self.lines_per_address):",
+           "        if True:",
+           ["tests/test_fair_share.py", "-k", "busy_machine and stage5"]),
+    Mutant("a connection that says nothing stays for ever", f"{S5}/server.py",
+           "            if channel.whole_by is not None and now > channel.whole_by and channel.reading:",
+           "            if False:",
+           ["tests/test_fair_share.py", "-k", "says_nothing and stage5"]),
+    Mutant("an unfinished message may sit for ever", f"{S5}/server.py",
+           "            if self.whole_by is None:  # a new message starts: it too must be whole in time",
+           "            if False:  # a new message starts: it too must be whole in time",
+           ["tests/test_fair_share.py", "-k", "unfinished and stage5"]),
+    Mutant("the player limit ignores the file limit", "stage1_echo/server.py",
+           "    if files is not None and server.max_players > files - FILE_MARGIN:",
+           "    if False:",
+           ["tests/test_fair_share.py", "-k", "under_the_file_limit"]),
+    Mutant("out of files, the loop spins", "stage2_queue/server.py",
+           "        return not self.accept_trouble or time.monotonic() >= self.accept_again_at",
+           "        return True",
+           ["tests/test_fair_share.py", "-k", "out_of_files and poll"]),
+    Mutant("a flooder is read as fast as it sends", f"{S5}/server.py",
+           "        return self.reading  # asyncore watches the socket only if so; while not, TCP makes the client wait",
+           "        return True  # asyncore watches the socket only if so; while not, TCP makes the client wait",
+           ["tests/test_fair_share.py", "-k", "no_faster and stage5"]),
+    Mutant("messages cost nothing from the budget", f"{S5}/server.py",
+           "        self.budget -= 1",
+           "        pass",
+           ["tests/test_fair_share.py", "-k", "no_faster and stage5"]),
+    Mutant("a flooder is never read again", f"{S5}/server.py",
+           "                channel.reading, channel.budget_at = True, now",
+           "                channel.budget_at = now",
+           ["tests/test_fair_share.py", "-k", "no_faster and stage5"]),
+    Mutant("a console that is not UTF-8 prints a traceback", f"{S5}/server.py",
+           '            stream.reconfigure(errors="backslashreplace")',
+           "            pass",
+           ["tests/test_fair_share.py", "-k", "console and stage5"]),
+]
+
+
+def tracked_files():
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True).stdout
+    return [name for name in listed.decode().split("\0") if name and (ROOT / name).is_file()]
+
+
+def check(mutants):
+    """Every mutant's line occurs exactly once in its file; every name is different. Stops if not."""
+    problems = []
+    for mutant in mutants:
+        lines = (ROOT / mutant.file).read_text().splitlines()
+        found = lines.count(mutant.original)
+        if found != 1:
+            problems.append(f"{mutant.name}: its line occurs {found} times in {mutant.file}, not once:\n"
+                            f"    {mutant.original!r}")
+        if mutant.replacement == mutant.original:
+            problems.append(f"{mutant.name}: its replacement is the original line")
+    names = [mutant.name for mutant in mutants]
+    problems += [f"two mutants are named {name!r}" for name in sorted({n for n in names if names.count(n) > 1})]
+    if problems:
+        sys.exit("tests/mutants.py: the list of mutants is out of date:\n" + "\n".join(problems))
+
+
+def copy_of_the_kit(files, into):
+    for name in files:
+        target = into / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target)
+
+
+def apply(mutant, copy):
+    path = copy / mutant.file
+    lines = path.read_text().split("\n")
+    lines[lines.index(mutant.original)] = mutant.replacement
+    path.write_text("\n".join(lines))
+
+
+def run_tests(mutant, copy):
+    """(pytest's exit code, its first failing test's id, or a reason it did not run)."""
+    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-rf", *mutant.tests]
+    try:
+        done = subprocess.run(command, cwd=copy, env={**os.environ, **HEADLESS}, capture_output=True,
+                              text=True, timeout=MOST_SECONDS)
+    except subprocess.TimeoutExpired:
+        return None, f"still running after {MOST_SECONDS} s"
+    failed = re.search(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$", done.stdout, re.MULTILINE)  # ids may hold spaces
+    if done.returncode == 1 and failed:
+        return 1, failed.group(1)
+    if done.returncode == 0:
+        return 0, re.sub(r"\s+", " ", done.stdout.strip().splitlines()[-1]) if done.stdout.strip() else ""
+    tail = (done.stdout + done.stderr).strip().splitlines()[-3:]
+    return done.returncode, f"pytest exited with {done.returncode}: " + " | ".join(tail)
+
+
+def main():
+    parser = argparse.ArgumentParser(description="Put small bugs into a copy of the kit; the tests must catch each.")
+    parser.add_argument("names", nargs="*", help="run only the mutants whose names contain one of these")
+    parser.add_argument("--list", action="store_true", help="list the mutants, and run nothing")
+    parser.add_argument("--clean", action="store_true",
+                        help="run each mutant's tests on an unchanged copy: they must pass")
+    args = parser.parse_args()
+    check(MUTANTS)
+    chosen = [m for m in MUTANTS if not args.names or any(word in m.name for word in args.names)]
+    if not chosen:
+        sys.exit(f"No mutant's name contains any of {args.names}; --list shows them.")
+    width = max(len(m.name) for m in chosen)
+    if args.list:
+        for mutant in chosen:
+            print(f"{mutant.name:<{width}}  {mutant.file}  {' '.join(mutant.tests)}")
+        return 0
+    files, started, missed = tracked_files(), time.monotonic(), []
+    for number, mutant in enumerate(chosen, 1):
+        began = time.monotonic()
+        with tempfile.TemporaryDirectory(prefix="mutant-") as folder:
+            copy = Path(folder)
+            copy_of_the_kit(files, copy)
+            if not args.clean:
+                apply(mutant, copy)
+            code, what = run_tests(mutant, copy)
+        seconds = time.monotonic() - began
+        if args.clean:
+            verdict = "passes" if code == 0 else f"FAILS  {what}"
+            missed += [mutant.name] * (code != 0)
+        elif code == 1:
+            verdict = f"caught by {what}"
+        else:
+            verdict = "SURVIVED" + (f"  ({what})" if code != 0 else "")
+            missed.append(mutant.name)
+        print(f"{number:>2}. {mutant.name:<{width}}  {seconds:5.0f} s  {verdict}", flush=True)
+    minutes, seconds = divmod(round(time.monotonic() - started), 60)
+    if args.clean:
+        print(f"{len(chosen) - len(missed)} of {len(chosen)} mutants' tests pass on an unchanged copy, "
+              f"in {minutes} min {seconds} s")
+    else:
+        print(f"{len(chosen) - len(missed)} of {len(chosen)} mutants caught, {len(missed)} survived, "
+              f"in {minutes} min {seconds} s")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
