@@ -1,0 +1,185 @@
+"""A game survives its server's mistakes. In class the server is often a student's
+edited server.py, so every stage's real game.py meets a rogue server: a plain socket
+that speaks PodSixNet's wire format, greets the game, plays the stage's opening, and
+sends one message the game cannot use. The game must go on as it was, with no
+traceback and the one line of the table below; when the server then closes, the game
+must say that, as it does for any server.
+
+The cases: each runs side by side in every stage where it applies.
+"""
+import re
+import socket
+
+import pytest
+
+from harness import STAGES, TERMINATOR, TIMEOUT, encode, stage_number
+
+START = {"action": "startgame", "gameID": 0, "player": 0, "positions": [[100, 200], [400, 200]],
+         "arena": [560, 360], "speed": 4}  # a good startgame for every stage (stage 3 ignores the speed)
+HUGE = 10 ** 30  # rencode carries an int of any size; pygame cannot draw one past 2**63
+IGNORED = "so game.py ignored it: "
+
+# name: (first stage, last stage, whether a startgame comes first, what the server sends,
+#        the one line the game prints, or None when the message does no harm)
+CASES = {
+    # The issue's 26: not a dict, an action that is no string, a long echo (stages 1-5;
+    # the issue measured 1, 3, 4 and 5) ...
+    "a list": (1, 5, False, [1, 2, 3],
+               f"The server sent a message that is not a dict, {IGNORED}[1, 2, 3]"),
+    "a string": (1, 5, False, "hello",
+                 f"The server sent a message that is not a dict, {IGNORED}'hello'"),
+    "a number": (1, 5, False, 42,
+                 f"The server sent a message that is not a dict, {IGNORED}42"),
+    "an int action": (1, 5, False, {"action": 5},
+                      f"The server sent a message whose action is not a string, {IGNORED}{{'action': 5}}"),
+    "an echo of 60000 characters": (1, 5, False, {"action": "echo", "text": "x" * 60000}, None),
+    # ... startgame without its fields, for a player that does not exist, positions as text (3-5) ...
+    "startgame without its fields": (3, 5, False, {"action": "startgame"},
+                                     f"The server sent startgame without gameID, {IGNORED}{{'action': 'startgame'}}"),
+    "startgame for player 5": (
+        3, 5, False, {**START, "player": 5},
+        "The server sent startgame with player 5, which is not a player here (0 to 1), "
+        f"{IGNORED}{{'action': 'startgame', 'gameID': 0, 'player': 5, 'positions': [[100, 200], [..."),
+    "startgame with positions as text": (
+        3, 5, False, {**START, "positions": "100,200 400,200"},
+        "The server sent startgame with positions '100,200 400,200', which are not 2 pairs of numbers, "
+        f"{IGNORED}{{'action': 'startgame', 'gameID': 0, 'player': 0, 'positions': '100,200 400,2..."),
+    # ... positions before startgame, and of the wrong shape (4) ...
+    "positions before startgame": (4, 4, False, {"action": "positions", "positions": [[1, 2], [3, 4]]},
+                                   f"The server sent positions before startgame, "
+                                   f"{IGNORED}{{'action': 'positions', 'positions': [[1, 2], [3, 4]]}}"),
+    "positions of the wrong shape": (4, 4, True, {"action": "positions", "positions": [[1, 2, 3], [4, 5, 6]]},
+                                     "The server sent positions with position [1, 2, 3], which the window "
+                                     f"cannot draw, {IGNORED}{{'action': 'positions', 'positions': "
+                                     "[[1, 2, 3], [4, 5, 6]]}"),
+    # ... and position before startgame, for player 7, without x (5).
+    "position before startgame": (5, 5, False, {"action": "position", "player": 1, "x": 5, "y": 6},
+                                  "The server sent position that Network_position could not use (TypeError: "
+                                  "'NoneType' object does not support item assignment), "
+                                  f"{IGNORED}{{'action': 'position', 'player': 1, 'x': 5, 'y': 6}}"),
+    "position for player 7": (5, 5, True, {"action": "position", "player": 7, "x": 5, "y": 6},
+                              "The server sent position that Network_position could not use (IndexError: "
+                              "list assignment index out of range), "
+                              f"{IGNORED}{{'action': 'position', 'player': 7, 'x': 5, 'y': 6}}"),
+    "position without x": (5, 5, True, {"action": "position", "player": 1, "y": 6},
+                           f"The server sent position without x, {IGNORED}{{'action': 'position', 'player': 1, 'y': 6}}"),
+    # The 27th: a position that is a pair of huge ints, wherever a position arrives.
+    "startgame with a huge position": (
+        3, 5, False, {**START, "positions": [[HUGE, 5], [400, 200]]},
+        f"The server sent startgame with position [{HUGE}, 5], which the window cannot draw, "
+        f"{IGNORED}{{'action': 'startgame', 'gameID': 0, 'player': 0, 'positions': [[100000000000..."),
+    "positions with a huge position": (
+        4, 4, True, {"action": "positions", "positions": [[100, 200], [HUGE, HUGE]]},
+        f"The server sent positions with position [{HUGE}, {HUGE}], which the window cannot draw, "
+        f"{IGNORED}{{'action': 'positions', 'positions': [[100, 200], [10000000000000000000000000..."),
+    "position that is huge": (
+        5, 5, True, {"action": "position", "player": 1, "x": HUGE, "y": HUGE},
+        f"The server sent position with position [{HUGE}, {HUGE}], which the window cannot draw, "
+        f"{IGNORED}{{'action': 'position', 'player': 1, 'x': 1000000000000000000000000000000, 'y'..."),
+    # More of the same kind, found while building the guard.
+    "bytes that do not decode": (1, 5, False, b"\xff\xfe",
+                                 "The server sent 2 bytes that are not a message (ValueError), "
+                                 "so game.py ignored them: b'\\xff\\xfe'"),
+    "a dict with no action": (1, 5, False, {"text": "hi"},
+                              f"The server sent a message with no action, {IGNORED}{{'text': 'hi'}}"),
+    "error, from the server": (1, 5, False, {"action": "error"},
+                               "The server sent error, which only game.py's own connection may report, "
+                               f"{IGNORED}{{'action': 'error'}}"),
+    "an echo of a list": (1, 5, False, {"action": "echo", "text": [1]},
+                          "The server sent echo that Network_echo could not use (TypeError: unhashable type: "
+                          f"'list'), {IGNORED}{{'action': 'echo', 'text': [1]}}"),
+    "startgame without positions, halfway": (  # Network_startgame sets gameID first: taken back
+        3, 5, False, {"action": "startgame", "gameID": 7, "player": 1},
+        f"The server sent startgame without positions, {IGNORED}{{'action': 'startgame', 'gameID': 7, 'player': 1}}"),
+    "startgame with the arena as text": (
+        3, 5, False, {**START, "arena": "big"},
+        "The server sent startgame with arena 'big', which is not a width and a height, "
+        f"{IGNORED}{{'action': 'startgame', 'gameID': 0, 'player': 0, 'positions': [[100, 200], [..."),
+    "startgame with the speed as text": (
+        4, 5, False, {**START, "speed": "fast"},
+        "The server sent startgame with speed 'fast', which is not a number, "
+        f"{IGNORED}{{'action': 'startgame', 'gameID': 0, 'player': 0, 'positions': [[100, 200], [..."),
+}
+SHOWN = ("state", "notice", "error", "game_id", "number", "positions", "arena")  # what the game goes on with
+
+
+class RogueServer:
+    """One connection's server on a plain socket, which sends whatever a test gives it
+    in PodSixNet's wire format (or as raw bytes) and reads nothing it is sent."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.sock, self.echoes = None, 0  # the echoes sent so far
+
+    def accept(self):
+        self.listener.settimeout(TIMEOUT)
+        self.sock = self.listener.accept()[0]
+        self.listener.close()
+
+    def send(self, *messages):
+        for message in messages:
+            self.echoes += isinstance(message, dict) and message.get("action") == "echo"
+            self.sock.sendall(message + TERMINATOR if isinstance(message, bytes) else encode(message))
+
+    def close(self):
+        """Hang up as a server does: a FIN, after reading what the game sent (a socket
+        closed with unread bytes would send a reset instead)."""
+        self.sock.setblocking(False)
+        try:
+            while self.sock.recv(1 << 16):
+                pass
+        except BlockingIOError:
+            pass
+        self.sock.shutdown(socket.SHUT_WR)
+
+    def closed(self):
+        if self.sock:
+            self.sock.close()
+        self.listener.close()
+
+
+@pytest.fixture
+def rogue_servers():
+    """rogue_servers(count) -> that many RogueServers, all closed afterwards."""
+    made = []
+
+    def make(count):
+        made.extend(RogueServer() for _ in range(count))
+        return made[-count:]
+
+    yield make
+    for server in made:
+        server.closed()
+
+
+def side_by_side(games, condition):
+    """Run every game's frames until `condition` holds for it, all at once; their snapshots."""
+    for game in games:
+        game.ask(cmd="until", condition=condition, timeout=TIMEOUT)
+    return [game.answer(2 * TIMEOUT) for game in games]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_game_survives_its_servers_mistake(case, rogue_servers, start_game):
+    first, last, opening, message, line = CASES[case]
+    stages = [stage for stage in STAGES if first <= stage_number(stage) <= last]
+    servers = rogue_servers(len(stages))
+    games = [start_game(stage, server.port) for stage, server in zip(stages, servers)]
+    for server in servers:
+        server.accept()
+        server.send({"action": "connected"}, *[START] * opening)
+    before = side_by_side(games, "state.startswith('in game')" if opening else "state == 'connected'")
+    for server in servers:
+        server.send(message, {"action": "echo", "text": "and then this"})  # once this is in, so is the message
+    after = side_by_side(games, f"wire['actions'].count('echo') >= {servers[0].echoes}")
+    for stage, was, now in zip(stages, before, after):
+        assert now["running"], (stage, now)
+        assert {name: now[name] for name in SHOWN} == {name: was[name] for name in SHOWN}, stage
+    for server in servers:
+        server.close()
+    for stage, server, game, shown in zip(stages, servers, games, side_by_side(games, "error is not None")):
+        closed = f"The server at 127.0.0.1:{server.port} closed the connection."
+        assert shown["error"] == closed, stage
+        game.err.wait_for(re.escape(closed))
+        assert game.err.lines == [line] * (line is not None) + [closed], stage
