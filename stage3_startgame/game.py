@@ -158,6 +158,7 @@ class Game(ConnectionListener):
 import argparse
 import copy
 import socket
+import traceback
 from collections import deque
 
 from PodSixNet.rencode import loads
@@ -321,7 +322,7 @@ class ArmouredGame(Game):
         try:
             Game.update(self)
         except Exception as error:  # a last resort: the checks above should leave nothing to fail
-            self.mistake("update", type(error), f"game.py's update() failed ({one_line(error)}), "
+            self.mistake("update", type(error), f"game.py's update() failed{where(error)} ({one_line(error)}), "
                          "so it goes on with the next frame")
         self.graph.sample(now, self.received, self.sent, self.round_trip_ms)
         if self.error is None and self.state != "connecting" and not connection.connected:
@@ -338,7 +339,7 @@ class ArmouredGame(Game):
         try:
             Game.draw(self, screen)
         except Exception as error:  # a last resort, as in update()
-            self.mistake("draw", type(error), f"game.py's draw() failed ({one_line(error)}), "
+            self.mistake("draw", type(error), f"game.py's draw() failed{where(error)} ({one_line(error)}), "
                          "so the window shows what it could draw")
         if self.error is None:
             if self.graph.shown:
@@ -439,6 +440,12 @@ def short(value, text=None):
 def one_line(error):
     text = " ".join(str(error).split())  # an exception, in one line
     return short(error, f"{type(error).__name__}: {text}" if text else type(error).__name__)
+
+
+def where(error):
+    """Where in game.py an error was raised, for the student who edits it."""
+    lines = [frame.lineno for frame in traceback.extract_tb(error.__traceback__) if frame.filename == __file__]
+    return f" on line {lines[-1]}" if lines else ""
 
 
 def say(line):

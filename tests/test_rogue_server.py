@@ -5,13 +5,15 @@ sends one message the game cannot use. The game must go on as it was, with no
 traceback and the one line of the table below; when the server then closes, the game
 must say that, as it does for any server.
 
-The cases: each runs side by side in every stage where it applies.
+The cases: each runs side by side in every stage where it applies. Last, the
+guard's last resort: a student's own mistake in draw() or update() is one line too.
 """
 import re
 import socket
 
 import pytest
 
+from answers import changed_copy
 from harness import STAGES, TERMINATOR, TIMEOUT, encode, stage_number
 
 START = {"action": "startgame", "gameID": 0, "player": 0, "positions": [[100, 200], [400, 200]],
@@ -183,3 +185,31 @@ def test_a_game_survives_its_servers_mistake(case, rogue_servers, start_game):
         assert shown["error"] == closed, stage
         game.err.wait_for(re.escape(closed))
         assert game.err.lines == [line] * (line is not None) + [closed], stage
+
+
+# What a student may get wrong in the lesson's own frame, in every stage: the line
+# as it is, as the student writes it, and what the game says then (once, however
+# many frames it fails in).
+OWN_MISTAKES = {
+    "draw": ('        rtt = "-" if self.round_trip_ms is None else f"{self.round_trip_ms:.1f} ms"\n',
+             '        rtt = f"{self.round_trip_ms:.1f} ms"  # but there is none before the first echo\n',
+             r"game.py's draw\(\) failed on line \d+ \(TypeError: unsupported format string passed to "
+             r"NoneType.__format__\), so the window shows what it could draw"),
+    "update": ("        self.Pump()        # run our Network_<action> methods on what arrived\n",
+               "        self.Pump()\n        self.frames += 1  # a count that was never started\n",
+               r"game.py's update\(\) failed on line \d+ \(AttributeError: 'ArmouredGame' object has no "
+               r"attribute 'frames'\), so it goes on with the next frame"),
+}
+
+
+@pytest.mark.parametrize("part", OWN_MISTAKES)
+def test_a_mistake_in_the_games_own_frame_is_one_line(part, tmp_path, start_server, start_game):
+    old, new, line = OWN_MISTAKES[part]
+    servers = [start_server(stage) for stage in STAGES]
+    games = [start_game(str(changed_copy(stage, tmp_path, old, new)), server.port)
+             for stage, server in zip(STAGES, servers)]
+    for shown in side_by_side(games, "round_trip_ms is not None"):  # the echo came back: it goes on
+        assert shown["running"] and shown["error"] is None, shown
+    for stage, game in zip(STAGES, games):
+        game.err.wait_for(line)
+        assert len(game.err.lines) == 1, (stage, game.err.lines)
