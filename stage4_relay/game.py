@@ -215,7 +215,8 @@ FARTHEST = 10 ** 6
 
 
 class ArmouredGame(Game):
-    """The lesson's Game, which says in one line what went wrong, and never hangs."""
+    """The lesson's Game, which says in one line what went wrong, never hangs, and
+    never dies of a message its server sends."""
 
     def __init__(self, host, port):
         self.port, self.unhandled, self.heard_from_server = port, set(), False

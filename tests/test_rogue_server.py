@@ -1,9 +1,9 @@
 """A game survives its server's mistakes. In class the server is often a student's
 edited server.py, so every stage's real game.py meets a rogue server: a plain socket
 that speaks PodSixNet's wire format, greets the game, plays the stage's opening, and
-sends one message the game cannot use. The game must go on as it was, with no
-traceback and the one line of the table below; when the server then closes, the game
-must say that, as it does for any server.
+sends one message the game cannot use, twice. The game must go on as it was, with no
+traceback and the one line of the table below, printed once; when the server then
+closes, the game must say that, as it does for any server.
 
 The cases: each runs side by side in every stage where it applies. Last, the
 guard's last resort: a student's own mistake in draw() or update() is one line too.
@@ -24,8 +24,7 @@ IGNORED = "so game.py ignored it: "
 # name: (first stage, last stage, whether a startgame comes first, what the server sends,
 #        the one line the game prints, or None when the message does no harm)
 CASES = {
-    # The issue's 26: not a dict, an action that is no string, a long echo (stages 1-5;
-    # the issue measured 1, 3, 4 and 5) ...
+    # Not a dict, an action that is no string, a long echo (every stage) ...
     "a list": (1, 5, False, [1, 2, 3],
                f"The server sent a message that is not a dict, {IGNORED}[1, 2, 3]"),
     "a string": (1, 5, False, "hello",
@@ -65,7 +64,7 @@ CASES = {
                               f"{IGNORED}{{'action': 'position', 'player': 7, 'x': 5, 'y': 6}}"),
     "position without x": (5, 5, True, {"action": "position", "player": 1, "y": 6},
                            f"The server sent position without x, {IGNORED}{{'action': 'position', 'player': 1, 'y': 6}}"),
-    # The 27th: a position that is a pair of huge ints, wherever a position arrives.
+    # A position that is a pair of huge ints, wherever a position arrives (3-5).
     "startgame with a huge position": (
         3, 5, False, {**START, "positions": [[HUGE, 5], [400, 200]]},
         f"The server sent startgame with position [{HUGE}, 5], which the window cannot draw, "
@@ -106,8 +105,9 @@ SHOWN = ("state", "notice", "error", "game_id", "number", "positions", "arena") 
 
 
 class RogueServer:
-    """One connection's server on a plain socket, which sends whatever a test gives it
-    in PodSixNet's wire format (or as raw bytes) and reads nothing it is sent."""
+    """A server for one connection, on a plain socket: it sends whatever a test gives
+    it, in PodSixNet's wire format (bytes as they are, with the end marker), and
+    reads what it is sent only to hang up cleanly."""
 
     def __init__(self):
         self.listener = socket.create_server(("127.0.0.1", 0))
@@ -172,8 +172,8 @@ def test_a_game_survives_its_servers_mistake(case, rogue_servers, start_game):
         server.accept()
         server.send({"action": "connected"}, *[START] * opening)
     before = side_by_side(games, "state.startswith('in game')" if opening else "state == 'connected'")
-    for server in servers:
-        server.send(message, {"action": "echo", "text": "and then this"})  # once this is in, so is the message
+    for server in servers:  # twice, for the line is printed once; once this echo is in, so are they
+        server.send(message, message, {"action": "echo", "text": "and then this"})
     after = side_by_side(games, f"wire['actions'].count('echo') >= {servers[0].echoes}")
     for stage, was, now in zip(stages, before, after):
         assert now["running"], (stage, now)
