@@ -431,8 +431,16 @@ def say(line):
 
 def saved(game):
     """The game's attributes, lists, dicts and sets copied, to take back a message."""
-    return {name: copy.deepcopy(value) if isinstance(value, (list, dict, set)) else value
-            for name, value in vars(game).items()}
+    return {name: copied(value) for name, value in vars(game).items()}
+
+
+def copied(value):
+    if not isinstance(value, (list, dict, set)):
+        return value
+    try:
+        return copy.deepcopy(value)
+    except Exception:  # it holds what cannot be copied, a font say: copy the top of it
+        return copy.copy(value)
 
 
 def unusable(error, action, message):
