@@ -189,12 +189,17 @@ def clamp(value, low, high):
 
 
 # Armour: below this line is what makes each network failure one clear line (no
-# server, no answer, a server that vanishes, a message with no handler), then the
-# net graph (G; README: See the network), then the command line. These lines are
-# the same in every stage; README's Troubleshooting lists what they print.
+# server, no answer, a server that vanishes, a message with no handler, or one
+# the game cannot use), then the net graph (G; README: See the network), then the
+# command line. These lines are the same in every stage; README's Troubleshooting
+# lists what they print.
 import argparse
+import copy
 import socket
+import traceback
 from collections import deque
+
+from PodSixNet.rencode import loads
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 31425      # the server's default too
@@ -219,13 +224,20 @@ PING_SECONDS = 0.5
 SAMPLE_SECONDS = 0.1      # one point of the graph
 GRAPH_SECONDS = 5         # how far back it shows
 IN_COLOUR, OUT_COLOUR, RTT_COLOUR = (110, 220, 130), (240, 200, 90), (200, 150, 255)
+# The server may be a classmate's exercise, so a message is checked before the game
+# keeps it: a coordinate further out than this is on no window (and past 2**63,
+# pygame's drawing raises).
+FARTHEST = 10 ** 6
 
 
 class ArmouredGame(Game):
-    """The lesson's Game, which says in one line what went wrong, and never hangs."""
+    """The lesson's Game, which says in one line what went wrong, never hangs, and
+    never dies of a message its server sends."""
 
     def __init__(self, host, port):
         self.port, self.unhandled, self.heard_from_server = port, set(), False
+        self.mistakes = set()  # (action, kind) of each mistake of the server's we reported
+        connection.found_terminator = self.read_message  # check each message before it is queued
         Game.__init__(self, host, port)
         self.connect_by = time.monotonic() + CONNECT_SECONDS
         if connection.socket is not None:
@@ -236,6 +248,77 @@ class ArmouredGame(Game):
         connection.send = counting(connection.send, self.graph, "bytes_out", len_of=lambda sent: sent)
         connection.recv = counting(connection.recv, self.graph, "bytes_in", len_of=len)
 
+    def read_message(self):
+        """PodSixNet's found_terminator(), which decodes each message off the wire and
+        queues it, but a message that is not a dict with a string action is reported
+        and dropped here: PodSixNet would print "OOB data", or close the connection."""
+        raw, connection._ibuffer = connection._ibuffer, b""
+        self.heard_from_server = True
+        try:
+            message = loads(raw)
+        except Exception as error:
+            return self.mistake("", "bytes", f"The server sent {len(raw)} bytes that are not a message "
+                                f"({one_line(error)}), so game.py ignored them: {short(raw)}")
+        if not isinstance(message, dict):
+            return self.mistake("", "not a dict", "The server sent a message that is not a dict, "
+                                f"so game.py ignored it: {short(message)}")
+        action = message.get("action")
+        if not isinstance(action, str):
+            what = "with no action" if action is None else "whose action is not a string"
+            return self.mistake("", what, f"The server sent a message {what}, so game.py ignored it: "
+                                f"{short(message)}")
+        if action in LOCAL_EVENTS:
+            return self.mistake(action, "local", f"The server sent {action}, which only game.py's own "
+                                f"connection may report, so game.py ignored it: {short(message)}")
+        for name in (f"Network_{action}", "Network"):  # as PodSixNet's found_terminator() does
+            if hasattr(connection, name):
+                getattr(connection, name)(message)
+
+    def Pump(self):
+        """PodSixNet's ConnectionListener.Pump(), but a message is used whole or not at all:
+        if its Network_<action> fails, or leaves something the window cannot draw, the
+        game takes back what that method changed, says so once, and goes on."""
+        for message in connection.GetQueue():
+            action, before = message["action"], saved(self)
+            handler = getattr(self, f"Network_{action}", None)
+            try:
+                if handler is not None:
+                    handler(message)
+                wrong = self.undrawable()
+            except Exception as error:
+                wrong = unusable(error, action, message)
+            if wrong:
+                vars(self).clear()  # back to what the game had before this message
+                vars(self).update(before)
+                self.mistake(action, wrong[0], f"The server sent {action} {wrong[1]}, so game.py "
+                             f"ignored it: {short(message)}")
+            self.Network(message)
+
+    def undrawable(self):
+        """(kind, in a few words) if the window could not draw what the game now holds."""
+        players = len(globals().get("PLAYER_COLOURS", ()))  # stages 1 and 2 draw no players
+        number, positions = getattr(self, "number", None), getattr(self, "positions", None)
+        arena, speed = getattr(self, "arena", None), getattr(self, "speed", None)
+        if number is not None and not (type(number) is int and 0 <= number < players):
+            return "player", f"with player {short(number)}, which is not a player here (0 to {players - 1})"
+        if positions is not None and number is None:
+            return "order", "before startgame"
+        if positions is not None and not (isinstance(positions, list) and len(positions) == players):
+            return "positions", f"with positions {short(positions)}, which are not {players} pairs of numbers"
+        for position in positions or ():
+            if not is_point(position):
+                return "position", f"with position {short(position)}, which the window cannot draw"
+        if arena is not None and not is_point(arena):
+            return "arena", f"with arena {short(arena)}, which is not a width and a height"
+        if speed is not None and not is_number(speed):
+            return "speed", f"with speed {short(speed)}, which is not a number"
+        return None
+
+    def mistake(self, action, kind, line):
+        if (action, kind) not in self.mistakes:  # once: a server may repeat it every frame
+            self.mistakes.add((action, kind))
+            say(line)
+
     def Network(self, message):
         Game.Network(self, message)
         action = message["action"]
@@ -243,8 +326,7 @@ class ArmouredGame(Game):
         if action != "socketConnect" and not hasattr(self, f"Network_{action}"):
             if action not in self.unhandled:  # once: a held key would repeat it every frame
                 self.unhandled.add(action)
-                print(f"game.py has no Network_{action}, so it ignores {short(message)}",
-                      file=sys.stderr, flush=True)
+                say(f"game.py has no Network_{action}, so it ignores {short(message)}")
 
     def Network_error(self, message):
         error = message["error"]  # an exception, or the arguments of one
@@ -276,7 +358,11 @@ class ArmouredGame(Game):
         if self.graph.shown and self.error is None and self.state != "connecting" and now > self.next_ping:
             self.next_ping = now + PING_SECONDS
             self.send_echo()  # the lesson's own echo, so the round trip stays fresh
-        Game.update(self)
+        try:
+            Game.update(self)
+        except Exception as error:  # a last resort: the checks above should leave nothing to fail
+            self.mistake("update", type(error), f"game.py's update() failed{where(error)} ({one_line(error)}), "
+                         "so it goes on with the next frame")
         self.graph.sample(now, self.received, self.sent, self.round_trip_ms)
         if self.error is None and self.state != "connecting" and not connection.connected:
             # PodSixNet forgets an error that comes while it sends (EndPoint.Pump
@@ -289,7 +375,11 @@ class ArmouredGame(Game):
             self.running = False
 
     def draw(self, screen):
-        Game.draw(self, screen)
+        try:
+            Game.draw(self, screen)
+        except Exception as error:  # a last resort, as in update()
+            self.mistake("draw", type(error), f"game.py's draw() failed{where(error)} ({one_line(error)}), "
+                         "so the window shows what it could draw")
         if self.error is None:
             if self.graph.shown:
                 self.graph.draw(screen, self.font)
@@ -381,9 +471,55 @@ def draw_line_graph(screen, box, values, top, colour, thickness):
     pygame.draw.lines(screen, colour, False, points, thickness)
 
 
-def short(value):
-    text = repr(value)  # a message as it was sent, cut short if it is long
+def short(value, text=None):
+    text = repr(value) if text is None else text  # a message as it was sent, cut short if it is long
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def one_line(error):
+    text = " ".join(str(error).split())  # an exception, in one line
+    return short(error, f"{type(error).__name__}: {text}" if text else type(error).__name__)
+
+
+def where(error):
+    """Where in game.py an error was raised, for the student who edits it."""
+    lines = [frame.lineno for frame in traceback.extract_tb(error.__traceback__) if frame.filename == __file__]
+    return f" on line {lines[-1]}" if lines else ""
+
+
+def say(line):
+    encoding = getattr(sys.stderr, "encoding", None) or "utf-8"  # a console may not show every character
+    print(line.encode(encoding, "backslashreplace").decode(encoding), file=sys.stderr, flush=True)
+
+
+def saved(game):
+    """The game's attributes, lists, dicts and sets copied, to take back a message."""
+    return {name: copied(value) for name, value in vars(game).items()}
+
+
+def copied(value):
+    if not isinstance(value, (list, dict, set)):
+        return value
+    try:
+        return copy.deepcopy(value)
+    except Exception:  # it holds what cannot be copied, a font say: copy the top of it
+        return copy.copy(value)
+
+
+def unusable(error, action, message):
+    """(kind, in a few words) for an error a Network_<action> method raised."""
+    if isinstance(error, KeyError) and error.args and isinstance(error.args[0], str) \
+            and error.args[0] not in message:  # a field the message lacks
+        return f"without {error.args[0]}", f"without {error.args[0]}"
+    return type(error), f"that Network_{action} could not use ({one_line(error)})"
+
+
+def is_number(value):
+    return type(value) in (int, float) and abs(value) <= FARTHEST  # not True, nan or inf
+
+
+def is_point(value):
+    return isinstance(value, (list, tuple)) and len(value) == 2 and all(map(is_number, value))
 
 
 def notice_vanishing(sock):
