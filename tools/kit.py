@@ -138,8 +138,7 @@ def venv_python():
             why = (made.stderr.strip().splitlines() or ["no reason given"])[-1]
             raise Failure(f"This Python could not make .venv ({why}). On Debian or Ubuntu: "
                           "sudo apt install python3-venv; then run this again.")
-    broken = (f"The .venv folder is broken ({{}}). Delete it and make it again: "
-              f"{SYSTEM.kit('setup')}")
+    broken = f"The .venv folder is broken ({{}}). Make it again with: {SYSTEM.kit('setup')}"
     if not python.exists():
         raise Failure(broken.format(f"it has no {SYSTEM.path(python)}"))
     try:
@@ -269,7 +268,7 @@ def test(options):
 
 
 def setup(args):
-    if args.offline is None and VENV.exists():
+    if VENV.exists():
         try:
             venv_python()
         except Failure as broken:
