@@ -197,8 +197,11 @@ def requirement_names(names):
     for name in names:
         for line in (ROOT / name).read_text().splitlines():
             line = line.split("#")[0].strip()
+            since = re.search(r'python_version\s*>=\s*"(\d+)\.(\d+)"', line)
+            if since and sys.version_info < (int(since.group(1)), int(since.group(2))):
+                continue  # not for this Python (pip decides the same, as it installs)
             if line and not line.startswith("-"):
-                found.append(re.split(r"[<>=!~;\s\[]", line, 1)[0])
+                found.append(re.split(r"[<>=!~;\s\[]", line, maxsplit=1)[0])
     return found
 
 
@@ -575,7 +578,7 @@ def wheelhouse(args):
     for line in (ROOT / STUDENT).read_text().splitlines():
         line = line.split("#")[0].strip()
         if line:
-            requirements[re.split(r"[<>=!~;\s]", line, 1)[0]] = line.split(";")[0].strip()
+            requirements[re.split(r"[<>=!~;\s]", line, maxsplit=1)[0]] = line.split(";")[0].strip()
     pins = []
     start = time.monotonic()
     built = subprocess.run([str(python), "-m", "pip", "wheel", "--disable-pip-version-check", "--no-deps",
