@@ -284,6 +284,10 @@ def test_a_python_too_old_or_too_new_gets_one_line(kit):
     assert ran.returncode == 1 and ran.stdout == ""
     assert one_line(ran.stderr).startswith("kit: Python 3.") and "is too old for the kit, which runs on " \
         "Python 3.9 to 3.14. Install Python 3.14" in ran.stderr
+    ran = subprocess.run([old[-1], "tools/kit.py", "check"], cwd=kit.folder, capture_output=True, text=True)
+    assert ran.returncode == 1 and ran.stderr == ""
+    assert re.fullmatch(f"{CROSS} Python 3\\.[678]\\.\\d+ is too old for the kit, .*\nNot ready: 1 problem above, "
+                        "each with what to do\\.\n", ran.stdout), ran.stdout
 
 
 @pytest.fixture

@@ -332,6 +332,11 @@ GREETING = encode({"action": "connected"})  # what a PodSixNet server sends each
 ECHO = encode({"action": "echo", "text": "kit check"})  # and a kit server sends this straight back
 
 
+UNREACHABLE = {getattr(errno, name) for name in ("EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL", "WSAEHOSTUNREACH",
+                                               "WSAENETUNREACH", "WSAEADDRNOTAVAIL") if hasattr(errno, name)}
+IN_USE = {getattr(errno, name) for name in ("EADDRINUSE", "WSAEADDRINUSE") if hasattr(errno, name)}
+
+
 def answered(received):
     """Whether these bytes are a kit server's greeting, then (after any other messages,
     such as stage 2's "waiting") the echo sent to it."""
@@ -359,7 +364,7 @@ def ask_server(host, port):
                        "(allow Python on private networks), a wrong address, or a Wi-Fi that keeps laptops "
                        "apart (try another network, or a phone's hotspot).")
     except OSError as error:
-        if error.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EADDRNOTAVAIL):
+        if error.errno in UNREACHABLE:
             return False, (f"{where} cannot be reached from this laptop ({error.strerror}): a wrong address, "
                            "or this laptop is on another network than the server.")
         return False, f"cannot connect to {where} ({error}). Check the address and the network."
@@ -425,13 +430,14 @@ def port_check(port):
     except OverflowError:
         return False, f"{port} is no port: use one from 1024 to 65535"
     except OSError as error:
-        if error.errno != errno.EADDRINUSE and getattr(error, "winerror", None) != 10048:
-            return False, f"port {port} cannot be used here ({error.strerror}): use another, e.g. --port 31500"
+        refusal = error
     finally:
         probe.close()
     kit_server, _ = ask_server("127.0.0.1", port)
     if kit_server:
         return True, f"port {port} is held by a kit server on this machine: fine, games here can join it"
+    if refusal.errno not in IN_USE and getattr(refusal, "winerror", None) != 10048:
+        return False, f"port {port} cannot be used here ({refusal.strerror}): use another, e.g. --port 31500"
     owner = port_owner(port) if not SYSTEM.windows else None
     owner = f"by {owner}" if owner else f"by another program (to see which: {SYSTEM.port_owner_hint(port)})"
     return False, (f"port {port} is held {owner}, not a kit server. Stop it, or run the server and the "
@@ -468,16 +474,27 @@ pygame.quit()
 """
 
 
-def check(args):
-    marks = ("\u2713", "\u2717")
+def marks():
+    """The marks for a check that passed and one that failed, as this console can show them."""
+    ticks = ("\u2713", "\u2717")
     try:
-        "".join(marks).encode(sys.stdout.encoding or "ascii")
+        "".join(ticks).encode(sys.stdout.encoding or "ascii")
     except (UnicodeEncodeError, LookupError):
-        marks = ("[ok]", "[X]")  # a console that cannot show the ticks (Windows' cp1252, say)
+        return ("[ok]", "[X]")  # a console that cannot show the ticks (Windows' cp1252, say)
+    return ticks
+
+
+def not_ready(count):
+    say(f"Not ready: {count} problem{'s' * (count > 1)} above, each with what to do.")
+    return 1
+
+
+def check(args):
+    marks_ = marks()
     problems = []
 
     def line(ok, text):
-        say(f"{marks[0] if ok else marks[1]} {text}")
+        say(f"{marks_[0] if ok else marks_[1]} {text}")
         if not ok:
             problems.append(text)
 
@@ -532,8 +549,7 @@ def check(args):
         else:
             line(False, answer)
     if problems:
-        say(f"Not ready: {len(problems)} problem{'s' * (len(problems) > 1)} above, each with what to do.")
-        return 1
+        return not_ready(len(problems))
     say("Ready: this laptop can run the kit" + (f" and reach the server at {args.host}." if args.host else "."))
     return 0
 
@@ -582,6 +598,7 @@ def wheelhouse(args):
     pins = []
     start = time.monotonic()
     built = subprocess.run([str(python), "-m", "pip", "wheel", "--disable-pip-version-check", "--no-deps",
+                            "--use-pep517",  # an isolated build, with its own setuptools and wheel
                             "-w", str(house), requirements["PodSixNet"]], capture_output=True, text=True)
     if built.returncode != 0:
         PIP_LOG.write_text(built.stdout + built.stderr)
@@ -645,6 +662,9 @@ def main(argv):
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="replace")  # a console that cannot show a character gets a '?'
     problem = python_problem(sys.version_info)
+    if problem and argv[:1] == ["check"]:
+        say(f"{marks()[1]} {problem}")
+        return not_ready(1)
     if problem:
         raise Failure(problem)
     if argv[:1] == ["demo"]:
