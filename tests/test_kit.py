@@ -319,6 +319,12 @@ def test_setup_offline_installs_from_a_wheelhouse_with_no_network_at_all(kit, tm
         "kit: pip cannot reach the package index (no network, or one that blocks it; pip's output: "
         ".venv/kit-pip.log). Connect to the internet and run this again, or install from a USB stick: "
         "python3 tools/kit.py setup --offline DIR")
+    shutil.copytree(tmp_path / "wheels", tmp_path / "no-pygame", ignore=shutil.ignore_patterns("pygame_ce-*"))
+    code, out, err = laptop.run("setup", "--offline", tmp_path / "no-pygame", machine=offline_machine)
+    assert code == 1 and re.fullmatch(fr"kit: {re.escape(str(tmp_path / 'no-pygame'))} has no wheel of pygame-ce for Python "
+                                      r"3\.\d+ on this system\. Make the wheelhouse again on a machine with a "
+                                      r"network \(python3 tools/kit\.py wheelhouse DIR\), or use another Python\.",
+                                      one_line(err)), err
     code, out, err = laptop.run("setup", "--offline", tmp_path / "wheels", machine=offline_machine)
     assert code == 0 and err == "", out + err
     assert re.search(r"^Installed in [\d.]+ s\.$", out, re.M)

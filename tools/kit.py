@@ -88,6 +88,21 @@ class System:
         except (AttributeError, OSError):
             return False
 
+    def probe_socket(self):
+        """A socket that binds a port as the kit's servers do here: on Windows exclusively
+        (SO_REUSEADDR there would share a port that is taken), elsewhere with SO_REUSEADDR."""
+        probe = socket.socket()
+        if self.real_windows:
+            probe.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_EXCLUSIVEADDRUSE", -5), 1)
+        else:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        return probe
+
+    def pass_on_kill(self, child):
+        """A `kill` of the launcher alone stops `child` too. (Windows has no such signal to pass on.)"""
+        if not self.real_windows:
+            signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signum))
+
     def port_owner_hint(self, port):
         """How to see which program holds a port, where this system cannot tell the kit."""
         if self.windows:
@@ -220,7 +235,8 @@ def pip_failure(output, offline):
     if "CERTIFICATE_VERIFY_FAILED" in output or "SSLError" in output:
         return (f"pip reached the network but not the package index securely (a school proxy that inspects "
                 f"traffic?; pip's output: {log}). Ask for the proxy's certificate, or use {SYSTEM.kit('setup --offline DIR')}")
-    missing = re.search(r"No matching distribution found for (\S+)", output)
+    missing = (re.search(r"No matching distribution found for ([\w.-]+)", output) or
+               re.search(r"Cannot install ([\w.-]+)", output))  # with a constraint that no wheel here meets
     version = ".".join(map(str, sys.version_info[:2]))
     if missing and offline:
         return (f"{offline} has no wheel of {missing.group(1)} for Python {version} on this system. Make the "
@@ -248,11 +264,7 @@ def run(command, env=None):
     Ctrl+C in a terminal reaches it too, and it tidies up: wait for it. A `kill` of this
     launcher alone is passed on to it."""
     child = subprocess.Popen([str(part) for part in command], cwd=ROOT, env={**os.environ, **(env or {})})
-
-    def pass_on(signum, frame):
-        child.send_signal(signum)
-    if hasattr(signal, "SIGTERM") and not SYSTEM.real_windows:
-        signal.signal(signal.SIGTERM, pass_on)
+    SYSTEM.pass_on_kill(child)
     while True:
         try:
             return child.wait()
@@ -419,12 +431,8 @@ def port_owner(port):
 
 def port_check(port):
     """(ok, line) for this port on this machine: free, a kit server's, or another program's."""
-    probe = socket.socket()
+    probe = SYSTEM.probe_socket()
     try:
-        if SYSTEM.real_windows:
-            probe.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_EXCLUSIVEADDRUSE", -5), 1)
-        else:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do
         probe.bind(("", port))
         return True, f"port {port} is free for a server"
     except OverflowError:
