@@ -321,7 +321,8 @@ def test_setup_offline_installs_from_a_wheelhouse_with_no_network_at_all(kit, tm
         "python3 tools/kit.py setup --offline DIR")
     shutil.copytree(tmp_path / "wheels", tmp_path / "no-pygame", ignore=shutil.ignore_patterns("pygame_ce-*"))
     code, out, err = laptop.run("setup", "--offline", tmp_path / "no-pygame", machine=offline_machine)
-    assert code == 1 and re.fullmatch(fr"kit: {re.escape(str(tmp_path / 'no-pygame'))} has no wheel of pygame-ce for Python "
+    where = re.escape(str(tmp_path / "no-pygame"))
+    assert code == 1 and re.fullmatch(fr"kit: {where} has no wheel of pygame-ce for Python "
                                       r"3\.\d+ on this system\. Make the wheelhouse again on a machine with a "
                                       r"network \(python3 tools/kit\.py wheelhouse DIR\), or use another Python\.",
                                       one_line(err)), err

@@ -234,13 +234,15 @@ def pip_failure(output, offline):
                 f"{SYSTEM.kit('setup --offline DIR')}")
     if "CERTIFICATE_VERIFY_FAILED" in output or "SSLError" in output:
         return (f"pip reached the network but not the package index securely (a school proxy that inspects "
-                f"traffic?; pip's output: {log}). Ask for the proxy's certificate, or use {SYSTEM.kit('setup --offline DIR')}")
+                f"traffic?; pip's output: {log}). Ask for the proxy's certificate, or use "
+                f"{SYSTEM.kit('setup --offline DIR')}")
     missing = (re.search(r"No matching distribution found for ([\w.-]+)", output) or
                re.search(r"Cannot install ([\w.-]+)", output))  # with a constraint that no wheel here meets
     version = ".".join(map(str, sys.version_info[:2]))
     if missing and offline:
         return (f"{offline} has no wheel of {missing.group(1)} for Python {version} on this system. Make the "
-                f"wheelhouse again on a machine with a network ({SYSTEM.kit('wheelhouse DIR')}), or use another Python.")
+                f"wheelhouse again on a machine with a network ({SYSTEM.kit('wheelhouse DIR')}), "
+                "or use another Python.")
     if missing:
         return (f"The package index has no {missing.group(1)} for Python {version} on this system "
                 f"(pip's output: {log}). Use Python 3.9 to {'.'.join(map(str, NEWEST))} from python.org.")
