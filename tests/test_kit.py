@@ -102,6 +102,21 @@ def test_demo_alone_makes_a_venv_with_the_kit_and_no_test_tools(kit):
     refused(port)  # the server went with the demo
 
 
+def test_a_kill_of_the_launcher_alone_stops_the_demo_and_all_it_started(kit):
+    port = free_port()
+    demo = kit.start("demo", "--stage", 2, "--port", port)
+    out, err = Reader(demo.stdout), Reader(demo.stderr)
+    try:
+        out.wait_for(r"game started: ")  # stage 2's games have no number yet
+        demo.send_signal(signal.SIGTERM)  # to the launcher only, as `kill PID` does
+        assert demo.wait(TIMEOUT) == 0
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    assert "Traceback" not in err.text(), err.text()
+    refused(port)
+
+
 def test_test_adds_the_test_tools_to_the_same_venv_and_passes_pytest_its_options(kit):
     code, out, err = kit.run("test", "-q", "-p", "no:cacheprovider", "tests/test_layout.py", "-k", "armour")
     assert code == 0, out + err
