@@ -717,3 +717,6 @@ if __name__ == "__main__":
     except BrokenPipeError:  # `kit.py diff 3 | head`: the reader has seen enough
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(0)
+    except OSError as error:  # a folder that cannot be written (a USB stick locked, or full), say
+        print(f"kit: {error}", file=sys.stderr, flush=True)
+        sys.exit(1)
