@@ -1,4 +1,5 @@
-# The kit's commands. The first run of each creates .venv and installs requirements.txt.
+# The kit's commands. demo, test and diff are tools/kit.py's, which runs the same on every system
+# (python3 tools/kit.py demo; Windows: py tools\kit.py demo); the first run of each creates .venv.
 #   make demo            the last stage's server and two game windows
 #   make demo STAGE=2    the same for stage 2 (any stage number)
 #   make demo STAGE=4 LAG=100   the same, the games 100 ms from the server each way
@@ -28,8 +29,6 @@ LOSS ?=
 WIRE ?=
 
 HEADLESS := SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy
-STAGE_DIR = $(wildcard stage$(STAGE)_*)
-PREVIOUS_DIR = $(wildcard stage$(shell expr $(STAGE) - 1 2>/dev/null)_*)
 
 # Pythons for nox: any on PATH, and those pyenv has installed, which it can find by
 # name (python3.9, ...) once their folders are on PATH.
@@ -43,20 +42,20 @@ MISSING := $(filter-out $(FOUND),$(SUPPORTED))
 
 .PHONY: demo test mutants diff screenshots bench profile clean test-pythons test-oldest-newest test-debian-sid
 
-demo: $(VENV)/installed
-	$(BIN)/python tools/demo.py $(if $(STAGE),--stage $(STAGE)) --port $(PORT) $(if $(LAG),--lag $(LAG)) \
+KIT := $(PYTHON) tools/kit.py
+
+demo:
+	$(KIT) demo $(if $(STAGE),--stage $(STAGE)) --port $(PORT) $(if $(LAG),--lag $(LAG)) \
 		$(if $(JITTER),--jitter $(JITTER)) $(if $(LOSS),--loss $(LOSS)) $(if $(WIRE),--wire)
 
-test: $(VENV)/installed
-	$(HEADLESS) $(BIN)/python -m pytest
+test:
+	$(KIT) test
 
 mutants: $(VENV)/installed
 	$(HEADLESS) $(BIN)/python tests/mutants.py
 
 diff:
-	@test -n "$(STAGE_DIR)" -a -n "$(PREVIOUS_DIR)" || \
-		{ echo "Say which stage, from 2 to 5: make diff STAGE=3"; exit 1; }
-	@for file in server.py game.py; do diff -u $(PREVIOUS_DIR)/$$file $(STAGE_DIR)/$$file; done; true
+	@$(KIT) diff $(STAGE)
 
 bench: $(VENV)/installed
 	$(BIN)/python tests/bench.py
@@ -88,9 +87,9 @@ $(VENV)/nox: $(VENV)/installed
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check nox
 	touch $@
 
-$(VENV)/installed: requirements.txt
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+# What the other targets need: the kit and the test tools (tests/harness.py imports pytest).
+$(VENV)/installed: requirements.txt requirements-test.txt
+	$(KIT) setup --tests
 	touch $@
 
 clean:

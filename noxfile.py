@@ -4,8 +4,8 @@
     nox -s tests -p 3.9 3.14  the suite on just those Pythons
     nox -s classic_pygame     the suite with pygame instead of pygame-ce
 
-Each session builds its own virtual environment under .nox/ from requirements.txt,
-then runs the suite headless, exactly as `make test` does.
+Each session builds its own virtual environment under .nox/ from requirements.txt
+and requirements-test.txt, then runs the suite headless, exactly as `make test` does.
 """
 from pathlib import Path
 
@@ -21,7 +21,8 @@ nox.options.reuse_existing_virtualenvs = True
 
 
 def requirements(without=()):
-    lines = Path("requirements.txt").read_text().splitlines()
+    lines = [line for name in ("requirements.txt", "requirements-test.txt")
+             for line in Path(name).read_text().splitlines()]
     wanted = [line.split("#")[0].strip() for line in lines]
     return [line for line in wanted if line and not line.startswith(tuple(without))]
 

@@ -54,6 +54,23 @@ def remove_leftovers():
             subprocess.run(["ip", "netns", "del", name], capture_output=True)
 
 
+class Offline:
+    """A machine with no network at all: a namespace whose only interface is loopback
+    (a laptop in a room with no network, for an install from a USB stick)."""
+
+    def __init__(self):
+        self.name = f"{PREFIX}{os.getpid()}-{next(_numbers)}-offline"
+        ip("netns", "add", self.name)
+        try:
+            ip("-n", self.name, "link", "set", "lo", "up")
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self):
+        subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
+
+
 class Classroom:
     """The switch, the teacher's machine and `laptops` laptops, all cabled up."""
 

@@ -47,7 +47,7 @@ def test_jitter_larger_than_the_lag_is_refused_in_one_line_before_anything_start
     port = free_port_and_the_next()
     code, out, err = finish(launch("tools/demo.py", "--port", port, "--lag", lag, "--jitter", 20))
     assert code == 2 and out == ""
-    assert err == ("--jitter 20 needs a --lag of at least 20 ms (make demo LAG=20 JITTER=20): "
+    assert err == ("--jitter 20 needs a --lag of at least 20 ms (--lag 20 --jitter 20): "
                    "a byte cannot arrive before it is sent.\n")
     for used in (port, port + 1):  # neither the server nor the proxy started
         refused(used)

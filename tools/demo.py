@@ -46,7 +46,7 @@ def main():
     args = parser.parse_args()
     if args.jitter > args.lag:  # the proxy would refuse it too, after the server had started
         parser.exit(2, f"--jitter {args.jitter:g} needs a --lag of at least {args.jitter:g} ms "
-                       f"(make demo LAG={args.jitter:g} JITTER={args.jitter:g}): "
+                       f"(--lag {args.jitter:g} --jitter {args.jitter:g}): "
                        "a byte cannot arrive before it is sent.\n")
     if not 0 <= args.loss < 100:
         parser.exit(2, f"--loss {args.loss:g} is not a percentage from 0 up to (not including) 100: "
