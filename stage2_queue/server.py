@@ -327,7 +327,7 @@ class Console:
     counted, and summed up in one line a second (ArmouredServer.sweep()). So a machine
     that connects in a loop cannot bury the class's lines, nor slow the server down."""
     KINDS = ((" joined (", "joined"), (" left (", "left"), (" refused: ", "refused"),
-             (" started: ", "game started"), ("; dropped", "dropped"),
+             (" started: ", "game started"), ("; dropped", "dropped"), (" messages dropped, not shown", "dropped"),
              ("; closing its connection", "cut"), (" lost its connection", "lost"))
 
     def __init__(self):
@@ -401,8 +401,8 @@ class ArmouredServer(GameServer):
         if self.per_address and share.connections >= self.per_address:
             return f"{self.per_address} connections from this address already (--per-address)"
         if not share.may_join(self.new_per_address):
-            return (f"more than {self.new_per_address} new connections from this address in "
-                    f"{REFILL_SECONDS} s (--new-per-address)")
+            return (f"too many new connections from this address: {self.new_per_address} at once, then "
+                    f"{self.new_per_address} each {REFILL_SECONDS} s (--new-per-address)")
         return None
 
     def pause_accepting(self, error):
@@ -475,8 +475,10 @@ class ArmouredServer(GameServer):
         self.next_sweep = now + 1
         for channel in list(self.channels):
             if channel.whole_by is not None and now > channel.whole_by and channel.reading:
-                channel.cut(f"took over {self.message_seconds:g} s to send a whole message" if channel.has_spoken
-                            else f"sent no message in its first {self.message_seconds:g} s")
+                seconds = f"{self.message_seconds:g} s"
+                channel.cut(f"took over {seconds} to send a whole message" if channel.has_spoken else
+                            f"sent part of a message, and no more, in its first {seconds}" if channel._ibuffer else
+                            f"sent no message in its first {seconds}")
         for host, share in list(self.shares.items()):
             if share.unshown:
                 kinds = ", ".join(f"{count} {kind}" for kind, count in share.unshown.items())

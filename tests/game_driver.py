@@ -26,6 +26,7 @@ import pygame
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
+    from PodSixNet.Channel import Channel
     from PodSixNet.Connection import connection
 
 SNAPSHOT = ("state", "notice", "error", "running", "exit_code", "sent", "received",
@@ -125,6 +126,10 @@ def main():
                 pygame.quit()
                 print(json.dumps(reply), flush=True)
                 return 0
+            # What the last frame queued goes out now, as the next frame's connection.Pump()
+            # would send it: the game waits here for the test's next command, and a real
+            # game never waits (its first echo, its hello, must reach the server in time).
+            Channel.Pump(connection)
             print(json.dumps(snapshot()), flush=True)
         except Exception as error:
             print(json.dumps({"failed": f"{error!r}", "snapshot": snapshot(),

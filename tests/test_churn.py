@@ -114,7 +114,7 @@ def test_a_reset_that_finds_bytes_unread_is_reported_as_a_lost_connection(stage,
     server = start_server(stage)
     match = Match(server)  # plays throughout
     player = WireClient(server)
-    player.wait_for("connected")
+    player.echo()  # the server has read all it sent so far, its hello too
     server.proc.send_signal(signal.SIGSTOP)
     try:
         wait_until(lambda: process_state(server.proc.pid) == "T", "the server to stop")
@@ -124,7 +124,7 @@ def test_a_reset_that_finds_bytes_unread_is_reported_as_a_lost_connection(stage,
     finally:
         server.proc.send_signal(signal.SIGCONT)
     player.wait_logged(r"left \(")
-    assert player.logged("lost its connection") == [f"{player.name} lost its connection (Connection reset by peer)"]
+    assert player.logged("lost its connection") == [f"{player.name} lost its connection (Connection reset by peer)"], server.out.text()
     match.play()
     match.check()
     newcomers_pair_at_once(server, connected=2, games=1 if stage_number(stage) >= 2 else 0)

@@ -146,7 +146,7 @@ def venv_python():
     """.venv's Python, made if there is no .venv yet; a Failure if .venv is broken."""
     python = SYSTEM.venv_python
     if not VENV.exists():
-        say(f"Making {SYSTEM.path(VENV)} (first time only) with Python {sys.version.split()[0]} ...")
+        say(f"Making {SYSTEM.path(VENV)} with Python {sys.version.split()[0]} ...")
         made = subprocess.run([sys.executable, "-m", "venv", str(VENV)], capture_output=True, text=True)
         if made.returncode != 0:
             shutil.rmtree(VENV, ignore_errors=True)
@@ -289,7 +289,7 @@ def setup(args):
         try:
             venv_python()
         except Failure as broken:
-            say(f"{broken} Making it again.")
+            say(f"{broken.args[0].split(' Make it again')[0]} So setup makes it again.")
             shutil.rmtree(VENV)
     start = time.monotonic()
     python = venv_python()
@@ -653,9 +653,11 @@ def wheelhouse(args):
     (house / "constraints.txt").write_text(
         "# One version of each package, so that every laptop installed from here runs the same kit.\n"
         + "\n".join(pins) + "\n")
+    fits = (f"laptops like the one it was made on only (Python {version}, this system): it was made with\n"
+            "--only-this-machine" if args.only_this_machine else "Windows, macOS and Linux laptops")
     (house / "README.txt").write_text(
         "A wheelhouse for the PodSixNet + pygame classroom kit: every package it runs, for\n"
-        "Windows, macOS and Linux laptops with no network. Copy this folder to a USB stick; on\n"
+        f"{fits}, with no network. Copy this folder to a USB stick; on\n"
         "each laptop, with Python installed (it is not in here), in the kit's folder:\n\n"
         "    python3 tools/kit.py setup --offline PATH-TO-THIS-FOLDER      (macOS, Linux)\n"
         "    py tools\\kit.py setup --offline PATH-TO-THIS-FOLDER           (Windows)\n")
