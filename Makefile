@@ -8,7 +8,7 @@
 #   make demo STAGE=4 WIRE=1   every message printed in the terminal as it crosses (with LAG, LOSS too)
 #   make test            the whole test suite, headless
 #   make mutants         small bugs put into a copy of the kit one at a time, each must fail its tests
-#                        (tests/mutants.py; about 5 minutes; run it before closing a change to the armour)
+#                        (tests/mutants.py; about 10 minutes; run it before closing a change to the armour)
 #   make diff STAGE=3    what stage 3 adds to stage 2, for both files
 #   make screenshots     regenerate docs/*.png from the real stages, headless, and README's wire diagrams
 #   make bench           measure every stage's server, and PodSixNet's own loop: messages, CPU, capacity,
