@@ -5,6 +5,9 @@ r"""The kit's launcher: the same commands on every school machine, nothing to ac
 
     demo [--stage N] [--port P] [--lag MS] [--jitter MS] [--loss PCT] [--wire]
                         a stage's server and two game windows (tools/demo.py)
+    view [--stage N] [--delay MS] [server options]
+                        the teacher's class view: the stage's server, and a window
+                        that shows the class (tools/classview.py)
     diff N              what stage N adds to stage N-1, both files
     check [--host H] [--port P]
                         is this laptop ready? one line per check, then a verdict
@@ -278,6 +281,10 @@ def run(command, env=None):
 
 def demo(options):
     return run([ready(), ROOT / "tools" / "demo.py", *options])
+
+
+def view(options):
+    return run([ready(), ROOT / "tools" / "classview.py", *options])
 
 
 def test(options):
@@ -681,6 +688,8 @@ def main(argv):
         raise Failure(problem)
     if argv[:1] == ["demo"]:
         return demo(argv[1:])  # its options are tools/demo.py's own
+    if argv[:1] == ["view"]:
+        return view(argv[1:])  # and these tools/classview.py's
     if argv[:1] == ["test"]:
         return test(argv[1:])  # and these are pytest's
     parser = argparse.ArgumentParser(prog=SYSTEM.kit("").strip(), description=__doc__.split("\n\n")[0],
@@ -688,6 +697,8 @@ def main(argv):
                                      epilog=__doc__.split("\n\n")[-1])
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("demo", help="a stage's server and two game windows (tools/demo.py's options)")
+    commands.add_parser("view", help="the class view: a stage's server and a window of the class "
+                                     "(tools/classview.py's options)")
     commands.add_parser("test", help="the test suite, headless (pytest's options)")
     command = commands.add_parser("diff", help="what stage N adds to stage N-1")
     command.add_argument("stage", type=int, nargs="?", metavar="N")

@@ -1,0 +1,183 @@
+"""The class view, tools/classview.py: the stage's own server.py, with a window for the projector.
+
+The same scripted class runs against a stage's server.py and against the view of that
+stage, and both must serve and log alike. The view's window runs headless (SDL's dummy
+driver) and writes what it shows to a file (--state), which these tests read.
+"""
+import json
+import os
+import re
+import signal
+
+import pytest
+
+from classroom import TEACHER
+from harness import (MOVE_REPLY, STAGES, TIMEOUT, Match, Reader, WireClient, encode, launch,
+                     newcomers_pair_at_once, stage_number, stages_from, wait_until)
+
+MOVES = 12  # rounds of moves in the scripted class
+
+
+def shown(path, what, condition):
+    """The window's state (what it shows) once condition(state) holds."""
+    found = {}
+
+    def read():
+        try:
+            found["state"] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False  # not written yet
+        return condition(found["state"])
+    wait_until(read, lambda: f"the class view to show {what}; it shows {found.get('state')}")
+    return found["state"]
+
+
+def student(state, name):
+    return next(s for s in state["students"] if s["address"] == name)
+
+
+def move(start, number):
+    return {"action": "move", "gameID": start["gameID"], "player": start["player"],
+            "dx": 4 if number % 2 else -4, "dy": 0}
+
+
+def scripted_class(server):
+    """Two students join, pair, one sends an action that does not exist and (stages 4, 5) moves,
+    then both leave. Returns the server's log as (names replaced) lines, and what each received."""
+    stage = stage_number(server.stage)
+    first = WireClient(server)
+    first.wait_for("connected")
+    first.echo()
+    second = WireClient(server)
+    second.wait_for("connected")
+    second.echo()
+    if stage >= 2:
+        start = first.wait_for("startgame")
+        second.wait_for("startgame")
+    first.send_message({"action": "nonsense"})
+    first.wait_logged(r"sent .*: no such action; dropped$")
+    if stage >= 4:
+        for number in range(1, MOVES + 1):
+            first.send_message(move(start, number))
+            second.wait_for(MOVE_REPLY[stage], number)
+    second.echo()  # all the server sent it has been read: it hangs up with nothing unread
+    second.close()
+    server.wait_for_account(connected=1)
+    if stage >= 2:  # back in the queue
+        first.wait_for("opponentleft")
+        first.wait_for("waiting", 2)
+    first.echo()
+    first.close()
+    server.wait_for_account(connected=0)
+    names = {first.name: "FIRST", second.name: "SECOND", f":{server.port} ": ":PORT "}
+    lines = []
+    for line in server.out.lines:
+        for name, alias in names.items():
+            line = line.replace(name, alias)
+        if not line.startswith("class view:"):
+            lines.append(line)
+    return lines, first.inbox, second.inbox
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_view_serves_and_logs_as_the_stages_server_does(stage, start_server, tmp_path):
+    alone = scripted_class(start_server(stage))
+    viewed = start_server(stage, "--state", tmp_path / "view.json", view=True)
+    assert scripted_class(viewed) == alone
+    shown(tmp_path / "view.json", "the class gone", lambda state: state["totals"]["connected"] == 0)
+
+
+@pytest.mark.parametrize("stage", stages_from(4))
+def test_through_the_view_a_move_costs_the_stages_messages_counted_at_the_wire(stage, start_server):
+    server = start_server(stage, counted=True, view=True)
+    match = Match(server)
+    for _ in range(MOVES):
+        match.play()
+    match.check()  # each move told the players the stage tells, exactly once
+    reply = MOVE_REPLY[stage_number(stage)]
+    sent = server.sent_counts()["messages"]
+    per_move = sum(to.get(reply, 0) for to in sent.values()) / MOVES
+    assert per_move == {4: 2.0, 5: 1.0}[stage_number(stage)]
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["closed", "killed"])
+def test_the_window_going_does_not_stop_the_serving(how, start_server, tmp_path):
+    state = tmp_path / "view.json"
+    server = start_server("stage4_relay", "--state", state, view=True)
+    window = shown(state, "its window", lambda state: state.get("window"))["window"]
+    os.kill(window["pid"], how)
+    server.out.wait_for("^class view: the window has closed; the server serves on")
+    newcomers_pair_at_once(server, connected=0, games=0)
+
+
+def test_a_flood_shows_beside_the_student_who_sends_it(start_server, tmp_path):
+    state = tmp_path / "view.json"
+    server = start_server("stage4_relay", "--state", state, view=True)
+    calm, flooding = Match(server), Match(server)
+    flooder = flooding.players[0]
+    for _ in range(5):
+        calm.play()
+    # Moves that name the opponent's player number: each is dropped.
+    cheat = dict(move(flooding.start, 1), player=1 - flooding.start["player"])
+    flood = 3000
+    flooder.send_bytes(b"".join([encode(cheat)] * flood))
+    seen = shown(state, "the flooder's messages a second and drops",
+                 lambda state: student(state, flooder.name)["in_per_s"] > 100 and student(state, flooder.name)["dropped"])
+    assert [s["address"] for s in seen["students"] if s["dropped"]] == [flooder.name]
+    flooder.echo()  # the server has read the whole flood
+    seen = shown(state, "every drop", lambda state: student(state, flooder.name)["dropped"] == flood)
+    assert seen["totals"]["dropped"] == flood
+    assert not any(student(seen, player.name)["dropped"] for player in calm.players)
+    calm.check()  # the calm game was served throughout
+
+
+@pytest.mark.parametrize("stage", stages_from(4))
+def test_a_classroom_of_three_pairs_shows_three_games_where_they_really_are(stage, classroom, start_server,
+                                                                           start_game, tmp_path):
+    room = classroom(laptops=6)
+    state = tmp_path / "view.json"
+    server = start_server(stage, "--host", "0.0.0.0", "--state", state, view=True, machine=room.teacher)
+    server.out.wait_for(rf"^students: python {stage}/game.py --host {TEACHER}")
+    games = []
+    for pair in range(3):
+        first = start_game(stage, server.port, host=TEACHER, machine=room.laptops[2 * pair])
+        first.until("state == 'waiting for an opponent'")
+        second = start_game(stage, server.port, host=TEACHER, machine=room.laptops[2 * pair + 1])
+        first.until("state.startswith('in game')")
+        second.until("state.startswith('in game')")
+        games += [first, second]
+    for game, keys in zip(games, (["right"], ["left", "up"], ["down"], ["up"], ["left"], ["right", "down"])):
+        game.ask(cmd="frames", count=20 + 5 * games.index(game), keydown=keys, keyup=[])
+    for game in games:
+        game.answer()
+    for game in games:
+        game.frames(1, keyup=["left", "right", "up", "down"])
+    for game in games * 2:
+        game.echo()  # twice round: every move has reached the server, and its news the players
+    reported = {}
+    for game in games:
+        snapshot = game.snapshot()
+        reported.setdefault(snapshot["game_id"], []).append(snapshot["positions"])
+    assert all(first == second for first, second in reported.values())  # both players see one game
+    seen = shown(state, f"three games at {reported}",
+                 lambda state: {g["id"]: g["positions"] for g in state["games"]} ==
+                 {number: positions[0] for number, positions in reported.items()})
+    laptops = {room.address(laptop) for laptop in room.laptops}
+    assert {s["address"].split(":")[0] for s in seen["students"]} == laptops
+    assert all(s["doing"] == "playing" for s in seen["students"]) and seen["window"]["panels"] == 3
+
+
+def test_kit_view_runs_the_class_view(tmp_path):
+    state = tmp_path / "view.json"
+    view = launch("tools/kit.py", "view", "--stage", 2, "--port", 0, "--state", state)
+    out, err = Reader(view.stdout), Reader(view.stderr)
+    try:
+        port = int(out.wait_for(r"^stage 2: queue server listening on 127\.0\.0\.1:(\d+)").group(1))
+        assert shown(state, "stage 2", lambda state: state["stage_number"] == 2)["listening"].endswith(f":{port}")
+        view.send_signal(signal.SIGTERM)  # the launcher passes a `kill` on
+        assert view.wait(TIMEOUT) == 0
+    finally:
+        if view.poll() is None:
+            view.kill()
+    out.wait_for("^server stopped$")
+    assert "Traceback" not in err.text(), err.text()
