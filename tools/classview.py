@@ -25,7 +25,7 @@ everything the server sends for 0, 100 or 200 ms (--delay MS at the start).
 
 --state PATH: the window writes what it shows to PATH as JSON, a few times a
 second (for the tests). A file PATH.picture naming a .png asks it to save that
-picture of itself (make screenshots).
+picture of itself, and what it shows then to PATH.picture.json (make screenshots).
 """
 import argparse
 import importlib.util
@@ -188,6 +188,10 @@ class View:
         if self.feed.child is None:
             self.listening = "%s:%d" % server.socket.getsockname()[:2]
             self.feed.start(f"class view: {self.module.STAGE} on {self.listening}")
+            held = f"; everything the server sends is held {round(self.delay * 1000)} ms" if self.delay else ""
+            self.module.console.about = None
+            say(f"a window shows the class{held} (keys 0, 1, 2 there: hold it 0, 100, 200 ms); "
+                "closing the window leaves the server serving")
         if not self.feed.connected():
             return
         for command in self.feed.keys():
@@ -223,7 +227,8 @@ class View:
                              "in": counts[0], "in_bytes": counts[1], "out": counts[2], "out_bytes": counts[3],
                              "dropped": counts[4], "slowed": not getattr(channel, "reading", True)})
         return {"time": now, "stage": self.module.STAGE, "stage_number": self.stage, "listening": self.listening,
-                "join": self.join, "delay_ms": round(self.delay * 1000), "arena": list(getattr(self.module, "ARENA", ())),
+                "join": self.join, "delay_ms": round(self.delay * 1000),
+                "arena": list(getattr(self.module, "ARENA", ())),
                 "students": students,
                 "games": [{"id": self.game_number(game), "players": [c.address for c in game.channels],
                            "positions": getattr(game, "positions", None)} for game in games],
@@ -376,11 +381,11 @@ class Window:
         pygame.font.init()
         pygame.display.set_caption(args.title)
         self.screen = pygame.display.set_mode(SIZE, pygame.RESIZABLE)
-        self.fonts = {}
+        self.fonts, self.drawn = {}, {}  # fonts by size, written words by (words, size, colour)
         self.sock = socket.create_connection(("127.0.0.1", args.feed))
         self.sock.setblocking(False)
         self.buffer, self.snapshot, self.rates = b"", None, Rates()
-        self.frames, self.panels, self.state_at, self.picture = 0, 0, 0.0, None
+        self.frames, self.panels, self.state_at = 0, 0, 0.0
 
     def font(self, size):
         size = max(12, int(size))
@@ -389,17 +394,19 @@ class Window:
         return self.fonts[size]
 
     def receive(self):
-        """Read all that has arrived; keep the latest snapshot. False once the server has gone."""
+        """Read all that has arrived; keep the latest snapshot. None once the server has gone,
+        else whether a new snapshot came."""
         while True:
             try:
                 data = self.sock.recv(1 << 20)
             except (BlockingIOError, InterruptedError):
                 break
             except OSError:
-                return False
+                return None
             if not data:
-                return False
+                return None
             self.buffer += data
+        new = False
         while len(self.buffer) >= HEADER.size:
             length = HEADER.unpack_from(self.buffer)[0]
             if len(self.buffer) < HEADER.size + length:
@@ -407,8 +414,8 @@ class Window:
             snapshot = json.loads(self.buffer[HEADER.size:HEADER.size + length])
             self.buffer = self.buffer[HEADER.size + length:]
             self.rates.add(snapshot)
-            self.snapshot = snapshot
-        return True
+            self.snapshot, new = snapshot, True
+        return new
 
     def ask(self, **command):
         try:
@@ -419,17 +426,21 @@ class Window:
     def run(self):
         pygame = self.pygame
         clock = pygame.time.Clock()
+        stale = True  # drawn only when there is something new to show: the window costs the machine less
         while True:
             for event in pygame.event.get():
                 if event.type == pygame.QUIT:
                     return 0
                 if event.type == pygame.KEYDOWN and event.unicode in DELAY_KEYS:
                     self.ask(delay=DELAY_KEYS[event.unicode])
-            if not self.receive():
+                stale = stale or event.type in (pygame.VIDEORESIZE, pygame.VIDEOEXPOSE, pygame.WINDOWEXPOSED)
+            new = self.receive()
+            if new is None:
                 return 0  # the server has stopped
-            self.draw()
-            pygame.display.flip()
-            self.frames += 1
+            if new or stale:
+                self.draw()
+                pygame.display.flip()
+                self.frames, stale = self.frames + 1, False
             if self.args.state and self.snapshot and time.monotonic() >= self.state_at:
                 self.state_at = time.monotonic() + STATE_SECONDS
                 self.write_state()
@@ -437,19 +448,30 @@ class Window:
 
     def write_state(self):
         asked = Path(self.args.state + ".picture")
-        if asked.exists():
-            self.picture = asked.read_text(encoding="utf-8").strip()
-            self.pygame.image.save(self.screen, self.picture)
-            asked.unlink()
+        picture = asked.exists() and asked.read_text(encoding="utf-8").strip()
+        if picture:
+            self.pygame.image.save(self.screen, picture)
         state = dict(self.snapshot, window={"pid": os.getpid(), "frames": self.frames, "panels": self.panels,
-                                                   "size": list(self.screen.get_size()), "picture": self.picture})
-        temporary = self.args.state + ".tmp"
+                                            "size": list(self.screen.get_size()), "picture": picture or None})
+        if picture:  # what the picture shows, kept beside the state
+            self.write(state, self.args.state + ".picture.json")
+            asked.unlink()
+        self.write(state, self.args.state)
+
+    @staticmethod
+    def write(state, path):
+        temporary = path + ".tmp"
         with open(temporary, "w", encoding="utf-8") as file:
             json.dump(state, file)
-        os.replace(temporary, self.args.state)  # whole, for whoever reads it
+        os.replace(temporary, path)  # whole, for whoever reads it
 
     def text(self, words, at, size, colour=TEXT, right=False):
-        image = self.font(size).render(str(words), True, colour)
+        key = (str(words), int(size), colour)
+        image = self.drawn.get(key)
+        if image is None:  # most of what is written stays the same from one frame to the next
+            if len(self.drawn) > 5000:
+                self.drawn.clear()
+            image = self.drawn[key] = self.font(size).render(key[0], True, colour)
         self.screen.blit(image, image.get_rect(topright=at) if right else at)
         return image.get_width()
 
@@ -479,8 +501,9 @@ class Window:
         totals += (f"   in {t['in_per_s']:.0f} msg/s {kilo(t['in_bytes_per_s'])}B/s"
                    f"   out {t['out_per_s']:.0f} msg/s {kilo(t['out_bytes_per_s'])}B/s")
         x = margin + self.text(totals, (margin, y), line)
-        if t["dropped"] or t["refused"]:
-            self.text(f"   dropped {t['dropped']}   refused {t['refused']}", (x, y), line, ALERT)
+        alarms = [f"{name} {t[name]}" for name in ("dropped", "refused") if t[name]]
+        if alarms:
+            self.text("   " + "   ".join(alarms), (x, y), line, ALERT)
         top = int(y + line * 0.9)
         arenas = snap["stage_number"] >= 3
         split = width if snap["stage_number"] == 1 else int(width * (0.62 if arenas else 0.66))
@@ -552,7 +575,7 @@ class Window:
             self.text("no games yet", (left, top), 32, DIM)
             return
         arena_w, arena_h = snap["arena"]
-        label = 0.09  # of a panel's height, for its name
+        label = 0.12  # of a panel's height, for its name
         best = None
         for columns in range(1, len(games) + 1):
             rows = -(-len(games) // columns)
@@ -560,12 +583,13 @@ class Window:
             scale = min((cell_w - 8) / (arena_w + 40), (cell_h - 8) * (1 - label) / (arena_h + 40))
             if best is None or scale > best[0]:
                 best = (scale, columns, cell_w, cell_h)
-        scale, columns, cell_w, cell_h = best
+        scale, columns = best[:2]
+        cell_w, cell_h = (arena_w + 40) * scale + 8, (arena_h + 40) * scale / (1 - label) + 8  # packed, from the top
         radius = max(3, round(20 * scale))
         for index, game in enumerate(games):
             x0 = left + (index % columns) * cell_w
             y0 = top + (index // columns) * cell_h
-            name = max(14, cell_h * label * 1.3)
+            name = max(16, min(36, cell_h * label * 1.5))
             self.text(f"game {game['id']}", (x0 + 4, y0), name, DIM)
             ox, oy = x0 + 4 + 20 * scale, y0 + cell_h * label + 20 * scale
             self.pygame.draw.rect(self.screen, DIM, (ox - 20 * scale, oy - 20 * scale, (arena_w + 40) * scale,
