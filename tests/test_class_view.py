@@ -6,14 +6,16 @@ driver) and writes what it shows to a file (--state), which these tests read.
 """
 import json
 import os
+import re
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
 from classroom import TEACHER
 from harness import (MOVE_REPLY, STAGES, TIMEOUT, Match, Reader, WireClient, encode, launch,
-                     newcomers_pair_at_once, stage_number, stages_from, wait_until)
+                     newcomers_pair_at_once, stage_number, stages_from, tcp_connections, wait_until)
 
 MOVES = 12  # rounds of moves in the scripted class
 
@@ -108,6 +110,31 @@ def test_the_window_going_does_not_stop_the_serving(how, start_server, tmp_path)
     os.kill(window["pid"], how)
     server.out.wait_for("^class view: the window has closed; the server serves on")
     newcomers_pair_at_once(server, connected=0, games=0)
+
+
+def test_a_frozen_window_never_holds_up_the_serving(start_server, tmp_path):
+    # On Windows, dragging a window stops its loop: here the window's process is stopped.
+    state = tmp_path / "view.json"
+    server = start_server("stage4_relay", "--state", state, view=True)
+    window = shown(state, "its window", lambda state: state.get("window"))["window"]
+    feed = re.search(r"--feed\0(\d+)", Path(f"/proc/{window['pid']}/cmdline").read_text()).group(1)
+    others = [WireClient(server) for _ in range(6)]  # more to show: bigger snapshots, a feed full sooner
+    os.kill(window["pid"], signal.SIGSTOP)
+    try:
+        # The server's end of the feed holds what the stopped window has not taken: the feed is full.
+        wait_until(lambda: any(end["local"] == f"127.0.0.1:{feed}" and end["queued"] for end in tcp_connections()),
+                   "the feed to the stopped window to fill")
+        match = Match(server)
+        for _ in range(MOVES):
+            match.play()
+        match.check()  # served in full, the window still stopped
+    finally:
+        os.kill(window["pid"], signal.SIGCONT)
+    mover = match.players[0].name
+    shown(state, "the match, once the window runs again",
+          lambda state: any(s["address"] == mover and s["in"] == MOVES + 2 for s in state["students"]))
+    for other in others:
+        other.close()
 
 
 def test_a_flood_shows_beside_the_student_who_sends_it(start_server, tmp_path):

@@ -48,6 +48,8 @@ DELAY_KEYS = {"0": 0, "1": 100, "2": 200}  # window key: ms that everything the 
 MOST_STUDENTS = 200        # a snapshot lists at most these (a class is 20 to 40); the totals count all
 TERMINATOR_BYTES = 5       # PodSixNet's \0---\0, not part of the message the channel holds
 HEADER = struct.Struct("!I")  # each snapshot on the feed: its length, then its JSON
+FEED_BUFFER = 1 << 14      # bytes the feed's socket buffers hold each end: a window that is behind
+#                            gets a few snapshots queued, not seconds of them, and catches up at once
 
 
 def say(line, file=sys.stdout):
@@ -93,6 +95,7 @@ class Feed:
                 if self.child.poll() is not None:
                     self.close()
                 return False
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, FEED_BUFFER)
             self.sock.setblocking(False)
             self.listener.close()
         return self.sock is not None
@@ -382,7 +385,9 @@ class Window:
         pygame.display.set_caption(args.title)
         self.screen = pygame.display.set_mode(SIZE, pygame.RESIZABLE)
         self.fonts, self.drawn = {}, {}  # fonts by size, written words by (words, size, colour)
-        self.sock = socket.create_connection(("127.0.0.1", args.feed))
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, FEED_BUFFER)
+        self.sock.connect(("127.0.0.1", args.feed))
         self.sock.setblocking(False)
         self.buffer, self.snapshot, self.rates = b"", None, Rates()
         self.frames, self.panels, self.state_at = 0, 0, 0.0
@@ -601,6 +606,7 @@ class Window:
 
 
 def window(args):
+    os.environ["PYGAME_HIDE_SUPPORT_PROMPT"] = "1"  # the server's log is the teacher's: no banner in it
     try:
         shown = Window(args)
     except Exception as error:  # no display, no pygame: say it, and the server serves on
@@ -615,7 +621,8 @@ def window(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], add_help=False,
                                      usage="%(prog)s [--stage N] [--delay MS] [--state PATH] [server.py's options]")
-    parser.add_argument("--stage", type=int, default=max(STAGES), choices=sorted(STAGES))
+    parser.add_argument("--stage", type=int, default=max(STAGES), choices=sorted(STAGES),
+                        help="the stage whose server.py serves (default %(default)s)")
     parser.add_argument("--delay", type=int, default=0, metavar="MS",
                         help="hold everything the server sends this many ms (keys 0, 1, 2: 0, 100, 200)")
     parser.add_argument("--state", metavar="PATH", help="the window writes what it shows here, as JSON")
