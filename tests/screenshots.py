@@ -19,7 +19,7 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from harness import ROOT, STAGES, GameProcess, ServerProcess, WireClient, stage_number, wait_until
+from harness import ROOT, STAGES, GameProcess, ServerProcess, WireClient, encode, stage_number, wait_until
 
 DOCS = ROOT / "docs"
 FIGURES = DOCS / "screenshots.json"
@@ -86,8 +86,11 @@ def net_graph_while_holding_a_key(stage, server, cleanup):  # stages 4 and 5, G 
     return first
 
 
+FLOOD = 1500  # moves the cheat in the class view's picture sends for its opponent
+
+
 def the_class_view(stage, picture, stack, cleanup):
-    """Stage 4's class view: three games moving, a fourth with a player who sends moves for
+    """Stage 4's class view: three games moving, a fourth with a player who floods moves for
     the opponent (the server drops them), and a student waiting. Returns the figures shown."""
     state = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "view.json"
     server = ServerProcess(stage, "--state", state, view=True)
@@ -97,9 +100,6 @@ def the_class_view(stage, picture, stack, cleanup):
     cheat = WireClient(server)
     stack.callback(cheat.close)
     start = cheat.wait_for("startgame")
-    for _ in range(25):
-        cheat.send_message({"action": "move", "gameID": start["gameID"], "player": 1 - start["player"],
-                            "dx": 4, "dy": 0})
     cleanup(GameProcess(stage, server.port)).until("state == 'waiting for an opponent'")
     for game, keys in zip(games, (["right"], ["left", "up"], ["down"], ["up"], ["right", "up"], ["left"])):
         game.ask(cmd="frames", count=240, keydown=keys, keyup=[])  # all at once, holding a key
@@ -110,6 +110,9 @@ def the_class_view(stage, picture, stack, cleanup):
         except (OSError, ValueError):
             return {}
     wait_until(lambda: shown().get("totals", {}).get("in_per_s", 0) > 120, "the games to move in the view")
+    bad_move = {"action": "move", "gameID": start["gameID"], "player": 1 - start["player"], "dx": 4, "dy": 0}
+    cheat.send_bytes(encode(bad_move) * FLOOD)  # moves for its opponent, all at once: each is dropped
+    wait_until(lambda: shown().get("totals", {}).get("dropped", 0), "the view to show the drops")
     asked = Path(f"{state}.picture")
     asked.write_text(str(picture), encoding="utf-8")  # the window takes it, and says what it shows
     wait_until(lambda: not asked.exists(), "the class view's picture")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from classroom import TEACHER
-from harness import (MOVE_REPLY, STAGES, TIMEOUT, Match, Reader, WireClient, encode, launch,
+from harness import (MOVE_REPLY, POSIX_AND_WINDOWS, STAGES, TIMEOUT, Match, Reader, WireClient, encode, launch,
                      newcomers_pair_at_once, stage_number, stages_from, tcp_connections, wait_until)
 
 MOVES = 12  # rounds of moves in the scripted class
@@ -81,6 +81,7 @@ def scripted_class(server):
     return lines, first.inbox, second.inbox
 
 
+@POSIX_AND_WINDOWS  # the server waits with poll(), and as on Windows with select()
 @pytest.mark.parametrize("stage", STAGES)
 def test_the_view_serves_and_logs_as_the_stages_server_does(stage, start_server, tmp_path):
     alone = scripted_class(start_server(stage))
@@ -197,6 +198,7 @@ def test_a_classroom_of_three_pairs_shows_three_games_where_they_really_are(stag
     assert all(s["doing"] == "playing" for s in seen["students"]) and seen["window"]["panels"] == 3
 
 
+@POSIX_AND_WINDOWS  # the server's loop wakes in time for a held message, with poll() and select()
 def test_the_delay_switch_holds_everything_the_server_sends_and_keeps_its_order(start_server):
     server = start_server("stage5_optimized", "--delay", 200, view=True)
     server.out.wait_for("^class view: .*everything the server sends is held 200 ms")
