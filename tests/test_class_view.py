@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from classroom import TEACHER
-from harness import (MOVE_REPLY, POSIX_AND_WINDOWS, STAGES, TIMEOUT, Match, Reader, WireClient, encode, launch,
-                     newcomers_pair_at_once, stage_number, stages_from, tcp_connections, wait_until)
+from harness import (MOVE_REPLY, POSIX_AND_WINDOWS, REPORT, STAGES, TIMEOUT, Match, Reader, WireClient, encode,
+                     launch, newcomers_pair_at_once, stage_number, stages_from, tcp_connections, wait_until)
+from test_idle_cpu import idle_share
 
 MOVES = 12  # rounds of moves in the scripted class
 
@@ -224,6 +225,18 @@ def test_with_the_delay_stage_4_is_sluggish_and_stage_5_instant_for_the_mover(st
     moved = after["positions"][after["number"]] != before
     assert moved == (stage_number(stage) == 5)  # stage 4 waits for the server's word, 200 ms away
     first.until(f"positions[number] != {before}")  # and then moves
+
+
+def test_the_idle_view_uses_almost_no_cpu(start_server, connect, tmp_path):
+    """It wakes 15 times a second to offer its window a snapshot: still almost nothing (each
+    idle server.py, tests/test_idle_cpu.py: under 5% of a core)."""
+    state = tmp_path / "view.json"
+    server = start_server("stage5_optimized", "--state", state, view=True)
+    players = [connect(server.port), connect(server.port)]
+    shown(state, "the two players", lambda state: state["totals"]["connected"] == 2)
+    share = idle_share(server, players)
+    REPORT.setdefault("idle_cpu", {})["stage5_optimized in the class view"] = share
+    assert share < 0.05
 
 
 def test_kit_view_runs_the_class_view(tmp_path):

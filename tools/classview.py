@@ -534,6 +534,9 @@ class Window:
                          (kilo(student["out_bytes_per_s"]), TEXT),
                          (student["dropped"] or "", ALERT)])
         titles = ["student", "doing", "in/s", "out/s", "in B/s", "out B/s", "drops"]
+        fit = max(1, int(height // self.font(14).get_linesize()) - 2)  # rows at the smallest size
+        if len(rows) > fit:
+            more, rows = more + len(rows) - fit, rows[:fit]
         lines = len(rows) + 1 + bool(more)
         size = 40
         while True:
