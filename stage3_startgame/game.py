@@ -150,6 +150,19 @@ class Game(ConnectionListener):
             screen.blit(label, label.get_rect(midbottom=(centre[0], centre[1] - RADIUS - 6)))
 
 
+def play(game, screen):
+    """The frame loop, the heart of every pygame program: until the game stops
+    running, FPS times a second, five steps make one frame."""
+    clock = pygame.time.Clock()
+    while game.running:
+        for event in pygame.event.get():  # 1. events: keys, and the window's close button
+            game.handle_event(event)
+        game.update()                     # 2. update: send, read, run Network_<action>
+        game.draw(screen)                 # 3. draw the frame, out of sight
+        pygame.display.flip()             # 4. flip: show it in the window
+        clock.tick(FPS)                   # 5. tick: wait, so that a frame lasts 1/FPS s
+
+
 # Armour: below this line is what makes each network failure one clear line (no
 # server, no answer, a server that vanishes, a message with no handler, or one
 # the game cannot use), then the net graph (G; README: See the network), then the
@@ -519,16 +532,9 @@ def main():
               file=sys.stderr)
         return 1
     pygame.display.set_caption(f"{STAGE} - {args.host}:{args.port}")
-    clock = pygame.time.Clock()
     try:
         game = ArmouredGame(args.host, args.port)
-        while game.running:
-            for event in pygame.event.get():
-                game.handle_event(event)
-            game.update()
-            game.draw(screen)
-            pygame.display.flip()
-            clock.tick(FPS)
+        play(game, screen)  # the lesson's frame loop, above "# Armour"
     except KeyboardInterrupt:
         return 0  # Ctrl+C in the terminal closes the game like the window's close button
     finally:

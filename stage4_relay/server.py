@@ -137,9 +137,9 @@ class GameServer(Server):
 
     def serve_forever(self):
         while True:
-            # Send every channel's queued messages, then read what arrives and call
-            # its Network_<action> method. This Pump() is ArmouredServer's (below
-            # "# Armour"): PodSixNet's own never waits, so it would keep a core busy.
+            # Send every channel's queued messages, then read what has arrived and run
+            # its Network_<action> method (below "# Armour", the line "handler(message)").
+            # This Pump() is ArmouredServer's: PodSixNet's own never waits, and would keep a core busy.
             self.Pump()
 
 
@@ -260,7 +260,7 @@ class ArmouredChannel(PlayerChannel):
         handler = getattr(self, "Network_" + action, None) if isinstance(action, str) else None
         if handler is None:
             return self.drop(message, "no such action")
-        handler(message)
+        handler(message)  # the channel's Network_<action>: an "echo" runs Network_echo here
         if hasattr(self, "Network"):
             self.Network(message)  # after Network_<action>, as PodSixNet does
 
