@@ -207,7 +207,6 @@ VANISHING = (("TCP_KEEPIDLE", 5),     # after 5 s of silence, ask the peer if it
              ("TCP_KEEPINTVL", 2),    # ask again every 2 s,
              ("TCP_KEEPCNT", 3),      # and after 3 asks unanswered, it has gone
              ("TCP_USER_TIMEOUT", 10000))  # Linux: or after 10 s of sent data unanswered
-GAME_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "game.py")
 
 
 class ArmouredChannel(PlayerChannel):
@@ -640,11 +639,14 @@ def tell_the_class(host, port):
     if host.startswith("127."):
         return log("Only this machine can join. To let the class join, start the server "
                    "with --host 0.0.0.0")
-    game_py = os.path.relpath(GAME_PY)
+    number = STAGE.split(":")[0].split()[-1]  # "stage 4: relay" -> "4"
     port_flag = "" if port == DEFAULT_PORT else f" --port {port}"
     found = addresses() if host == "0.0.0.0" else [host]
     for address in found or ["ADDRESS"]:
-        log(f"students: python {game_py} --host {address}{port_flag}")
+        # The launcher runs the game with the kit's .venv, so nothing need be activated.
+        command = f"tools/kit.py game --stage {number} --host {address}{port_flag}"
+        windows = command.replace("/", "\\")
+        log(f"students: python3 {command}   (Windows: py {windows})")
     if not found:
         log("  where ADDRESS is this machine's: README, Across a classroom network, says how to find it")
 

@@ -5,6 +5,8 @@ r"""The kit's launcher: the same commands on every school machine, nothing to ac
 
     demo [--stage N] [--port P] [--lag MS] [--jitter MS] [--loss PCT] [--wire]
                         a stage's server and two game windows (tools/demo.py)
+    game --stage N [--host H] [--port P]
+                        one stage's game (stageN_*/game.py), to join a server
     diff N              what stage N adds to stage N-1, both files
     check [--host H] [--port P]
                         is this laptop ready? one line per check, then a verdict
@@ -278,6 +280,18 @@ def run(command, env=None):
 
 def demo(options):
     return run([ready(), ROOT / "tools" / "demo.py", *options])
+
+
+def game(options):
+    parser = argparse.ArgumentParser(prog=SYSTEM.kit("game").strip(), description="One stage's game; "
+                                     "the other options are game.py's own (--host H, --port P).")
+    parser.add_argument("--stage", type=int, metavar="N")
+    args, rest = parser.parse_known_args(options)
+    folders = stages()
+    if args.stage not in folders:
+        raise Failure(f"Say which stage, from {min(folders)} to {max(folders)}, as the server's students: line "
+                      f"does: {SYSTEM.kit('game --stage 4 --host 10.0.0.5')}")
+    return run([ready(), folders[args.stage] / "game.py", *rest])
 
 
 def test(options):
@@ -683,12 +697,15 @@ def main(argv):
         return demo(argv[1:])  # its options are tools/demo.py's own
     if argv[:1] == ["test"]:
         return test(argv[1:])  # and these are pytest's
+    if argv[:1] == ["game"]:
+        return game(argv[1:])  # --stage, then game.py's own options
     parser = argparse.ArgumentParser(prog=SYSTEM.kit("").strip(), description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n")[-1])
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("demo", help="a stage's server and two game windows (tools/demo.py's options)")
     commands.add_parser("test", help="the test suite, headless (pytest's options)")
+    commands.add_parser("game", help="one stage's game: --stage N, then game.py's options (--host H)")
     command = commands.add_parser("diff", help="what stage N adds to stage N-1")
     command.add_argument("stage", type=int, nargs="?", metavar="N")
     command = commands.add_parser("check", help="is this laptop ready?")
