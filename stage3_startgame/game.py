@@ -193,7 +193,10 @@ SERVER_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "server.py"
 # The net graph (G shows and hides it). It starts hidden: the lesson is the two
 # counters, and while it shows, the game sends an echo every PING_SECONDS to keep
 # its round trip fresh, which the counters count too. Press G when the class is
-# ready to watch the traffic.
+# ready to watch the traffic. Its round trip is the lesson's own, sent and timed as a
+# space's echo, and either reads one of two figures, graph or not: under a millisecond
+# when the server's reply is in before the same frame's connection.Pump() reads (the
+# network's own round trip), or about a frame, 1/FPS s, when the next frame reads it.
 GRAPH_KEY = pygame.K_g
 PING_SECONDS = 0.5
 SAMPLE_SECONDS = 0.1      # one point of the graph

@@ -18,7 +18,7 @@ import sys
 import pytest
 
 from classroom import NOBODY, Offline, remove_leftovers, unavailable
-from harness import ROOT, TIMEOUT, Reader, finish, free_port
+from harness import HEADLESS, ROOT, TIMEOUT, Reader, finish, free_port
 
 REAL_PYTHON = os.path.realpath(sys.executable)  # not .venv's: the Python a new user has
 INSTALL_TIMEOUT = 10 * TIMEOUT  # a pip install on a slow, busy machine
@@ -164,6 +164,17 @@ def test_diff_is_coloured_on_a_terminal_and_asks_for_a_stage_it_has(kit):
         code, out, err = kit.run("diff", *[wrong] * bool(wrong))
         assert code == 1 and out == ""
         assert one_line(err) == "kit: Say which stage, from 2 to 5: python3 tools/kit.py diff 3"
+
+
+def test_game_runs_a_stages_game_with_the_venv_and_asks_for_a_stage_it_has(kit):
+    code, out, err = kit.run("game", "--host", "10.0.0.5", timeout=TIMEOUT)
+    assert code == 1 and out == "" and one_line(err) == ("kit: Say which stage, from 1 to 5, as the server's "
+                                                         "students: line does: python3 tools/kit.py game --stage "
+                                                         "4 --host 10.0.0.5")
+    port = free_port()
+    code, out, err = kit.run("game", "--stage", 2, "--port", port, timeout=TIMEOUT, env=kit.env(**HEADLESS))
+    assert code == 1 and one_line(err) == (f"No server at 127.0.0.1:{port} (Connection refused). Start one "
+                                           f"first: python stage2_queue/server.py --port {port}")
 
 
 def test_check_passes_against_a_running_kit_server(kit, start_server):
