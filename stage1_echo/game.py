@@ -1,6 +1,8 @@
 """Stage 1 of 5, echo: a pygame window that talks to the server through PodSixNet.
 
 What this stage teaches:
+  * play(), at the end of the lesson, is the frame loop of every pygame
+    program: events, update, draw, flip, tick, FPS times a second.
   * The game is a PodSixNet ConnectionListener. Every frame it pumps twice:
     connection.Pump() sends what we queued and reads what has arrived, then
     self.Pump() calls our Network_<action> method for each message.
