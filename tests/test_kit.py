@@ -166,15 +166,22 @@ def test_diff_is_coloured_on_a_terminal_and_asks_for_a_stage_it_has(kit):
         assert one_line(err) == "kit: Say which stage, from 2 to 5: python3 tools/kit.py diff 3"
 
 
-def test_game_runs_a_stages_game_with_the_venv_and_asks_for_a_stage_it_has(kit):
-    code, out, err = kit.run("game", "--host", "10.0.0.5", timeout=TIMEOUT)
-    assert code == 1 and out == "" and one_line(err) == ("kit: Say which stage, from 1 to 5, as the server's "
-                                                         "students: line does: python3 tools/kit.py game --stage "
-                                                         "4 --host 10.0.0.5")
+def test_game_and_server_run_a_stages_file_with_the_venv_and_ask_for_a_stage_it_has(kit):
+    for name, example in (("game", "--host 10.0.0.5"), ("server", "--host 0.0.0.0")):
+        code, out, err = kit.run(name, *example.split(), timeout=TIMEOUT)
+        assert code == 1 and out == "" and one_line(err) == (f"kit: Say which stage, from 1 to 5: python3 "
+                                                             f"tools/kit.py {name} --stage 4 {example}")
     port = free_port()
     code, out, err = kit.run("game", "--stage", 2, "--port", port, timeout=TIMEOUT, env=kit.env(**HEADLESS))
     assert code == 1 and one_line(err) == (f"No server at 127.0.0.1:{port} (Connection refused). Start one "
                                            f"first: python stage2_queue/server.py --port {port}")
+    with socket.socket() as taken:  # a port another server holds: server.py's own line, so it ran
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, out, err = kit.run("server", "--stage", 3, "--port", port, timeout=TIMEOUT)
+    assert code == 1 and one_line(err) == (f"Port {port} is already in use: is another server still running? "
+                                           f"Stop it with Ctrl+C, or start this one with --port {port + 1}.")
 
 
 def test_check_passes_against_a_running_kit_server(kit, start_server):
