@@ -1,6 +1,6 @@
 """A bot player: an opponent for the odd student in a class, or for a student alone at home.
 
-    python tools/bot.py --stage N [--host HOST] [--port PORT] [--seed S]
+    python tools/bot.py [--stage N] [--host HOST] [--port PORT] [--seed S]
 
 It joins a stage 2-5 server as a game would, because it is that stage's own
 game.py, run without a window: this file builds the stage's ArmouredGame and
@@ -17,6 +17,7 @@ import signal
 import sys
 from pathlib import Path
 
+from demo import STAGES  # {4: "stage4_relay", ...}
 from stagegame import Wire, key_event, load_stage_game  # sets up pygame with no window first
 
 import pygame
@@ -80,9 +81,7 @@ def inside(point, arena):
 def stage_folder(stage):
     """The folder of stage `stage` ("4" or "stage4_relay"), or None."""
     number = re.fullmatch(r"(?:stage)?(\d+)(?:_\w+)?", stage.strip("/\\"))
-    found = [path for path in ROOT.glob("stage*_*") if (path / "game.py").exists()
-             and number and path.name.startswith(f"stage{int(number.group(1))}_")]
-    return found[0] if found else None
+    return ROOT / STAGES[int(number.group(1))] if number and int(number.group(1)) in STAGES else None
 
 
 def play(stage, host, port, rng):
@@ -117,7 +116,8 @@ def play(stage, host, port, rng):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stage", required=True, help="the stage's number (2 to 5), or its folder's name")
+    parser.add_argument("--stage", default=str(max(STAGES)),
+                        help="the stage's number (2 to %(default)s, the default), or its folder's name")
     parser.add_argument("--host", default="127.0.0.1", help="the server's address (default %(default)s)")
     parser.add_argument("--port", type=int, default=31425, help="the server's port (default %(default)s)")
     parser.add_argument("--seed", type=int, help="the same moves each run")

@@ -5,6 +5,8 @@ r"""The kit's launcher: the same commands on every school machine, nothing to ac
 
     demo [--stage N] [--port P] [--lag MS] [--jitter MS] [--loss PCT] [--wire]
                         a stage's server and two game windows (tools/demo.py)
+    bot [--stage N] [--host H] [--port P] [--seed S]
+                        a player with no window, for the odd student (tools/bot.py)
     diff N              what stage N adds to stage N-1, both files
     check [--host H] [--port P]
                         is this laptop ready? one line per check, then a verdict
@@ -278,6 +280,10 @@ def run(command, env=None):
 
 def demo(options):
     return run([ready(), ROOT / "tools" / "demo.py", *options])
+
+
+def bot(options):
+    return run([ready(), ROOT / "tools" / "bot.py", *options])
 
 
 def test(options):
@@ -681,6 +687,8 @@ def main(argv):
         raise Failure(problem)
     if argv[:1] == ["demo"]:
         return demo(argv[1:])  # its options are tools/demo.py's own
+    if argv[:1] == ["bot"]:
+        return bot(argv[1:])  # and these are tools/bot.py's
     if argv[:1] == ["test"]:
         return test(argv[1:])  # and these are pytest's
     parser = argparse.ArgumentParser(prog=SYSTEM.kit("").strip(), description=__doc__.split("\n\n")[0],
@@ -688,6 +696,7 @@ def main(argv):
                                      epilog=__doc__.split("\n\n")[-1])
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("demo", help="a stage's server and two game windows (tools/demo.py's options)")
+    commands.add_parser("bot", help="a player with no window, for the odd student (tools/bot.py's options)")
     commands.add_parser("test", help="the test suite, headless (pytest's options)")
     command = commands.add_parser("diff", help="what stage N adds to stage N-1")
     command.add_argument("stage", type=int, nargs="?", metavar="N")

@@ -10,8 +10,8 @@ import sys
 import warnings
 from pathlib import Path
 
-for name in ("SDL_VIDEODRIVER", "SDL_AUDIODRIVER"):
-    os.environ.setdefault(name, "dummy")  # before pygame starts: no window, no sound, on any system
+os.environ.update(SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")  # before pygame starts: no window,
+#                                          no sound, on any system (Windows, a server with no display)
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
 
