@@ -15,14 +15,12 @@ import random
 import re
 import signal
 import sys
-from pathlib import Path
 
-from demo import STAGES  # {4: "stage4_relay", ...}
+from demo import ROOT, STAGES  # the kit's folder, and {4: "stage4_relay", ...}
 from stagegame import Wire, key_event, load_stage_game  # sets up pygame with no window first
 
 import pygame
 
-ROOT = Path(__file__).resolve().parent.parent
 DIRECTIONS = (("left",), ("right",), ("up",), ("down",),
               ("left", "up"), ("right", "up"), ("left", "down"), ("right", "down"))
 HOLD_FRAMES = (18, 90)    # how long it holds a direction: 0.3 to 1.5 s at 60 frames a second
@@ -65,7 +63,8 @@ class Pilot:
 
     def step(self, keys, game):
         codes = [pygame.key.key_code(name) for name in keys]
-        return [self.at[axis] + sum(self.arrows[code][axis] for code in codes) * game.speed for axis in (0, 1)]
+        return [self.at[axis] + sum(self.arrows[code][axis] for code in codes) * game.speed
+                for axis in (0, 1)]
 
     def press(self, keys):
         events = [key_event(pygame.KEYUP, name) for name in self.held if name not in keys]
