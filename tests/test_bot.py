@@ -10,7 +10,8 @@ import signal
 
 import pytest
 
-from harness import MOVE_REPLY, TIMEOUT, Reader, free_port, launch, stage_number, stages_from
+from harness import (MOVE_REPLY, TIMEOUT, Reader, free_port, launch, stage_number, stages_from,
+                     wait_until)
 
 HEARD_MOVES = 240  # the opponent's moves the game hears: some seconds of a player's holding and pausing
 
@@ -59,10 +60,11 @@ def test_the_bot_pairs_and_plays_with_a_game(stage, start_server, start_game, st
     if stage_number(stage) >= 4:
         reply, them = MOVE_REPLY[stage_number(stage)], 1 - shown["number"]
         width, height = shown["arena"]
-        seen = [shown["positions"][them]]
-        while shown["wire"]["actions"].count(reply) < HEARD_MOVES:  # the game's frames, on a deadline
-            shown = game.frames(10)
-            seen.append(shown["positions"][them])
+        frames = [shown]
+        wait_until(lambda: frames[-1]["wire"]["actions"].count(reply) >= HEARD_MOVES,
+                   f"the game to hear {HEARD_MOVES} moves of the bot's", 2 * TIMEOUT,
+                   step=lambda: frames.append(game.frames(10)))
+        seen = [frame["positions"][them] for frame in frames]
         assert len({tuple(point) for point in seen}) > 10, seen  # the bot's dot moved, and turned
         assert all(0 < x < width and 0 < y < height for x, y in seen), seen  # never touching a wall
     code, moves = bot.stop()
