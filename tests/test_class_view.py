@@ -169,7 +169,7 @@ def test_a_classroom_of_three_pairs_shows_three_games_where_they_really_are(stag
     room = classroom(laptops=6)
     state = tmp_path / "view.json"
     server = start_server(stage, "--host", "0.0.0.0", "--state", state, view=True, machine=room.teacher)
-    server.out.wait_for(rf"^students: python {stage}/game.py --host {TEACHER}")
+    server.out.wait_for(rf"^students: python3 tools/kit.py game --stage {stage_number(stage)} --host {TEACHER} ")
     games = []
     for pair in range(3):
         first = start_game(stage, server.port, host=TEACHER, machine=room.laptops[2 * pair])

@@ -496,8 +496,11 @@ class Window:
         y = margin + big * 0.8
         line = big * 0.7
         join = snap["join"][0] if snap["join"] else None
-        self.text(f"join: {join}" if join else "only this machine can join: start with --host 0.0.0.0",
-                  (margin, y), line, DIM)
+        words = f"join: {join}" if join else "only this machine can join: start with --host 0.0.0.0"
+        size = line
+        while size > 14 and self.font(size).size(words)[0] > width - 2 * margin:
+            size -= 1  # the whole line, however long, on one line
+        self.text(words, (margin, y), size, DIM)
         y += line * 0.8
         t = snap["totals"]
         totals = f"{t['connected']} connected"
