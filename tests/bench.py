@@ -34,7 +34,8 @@ machine; compare the ratios, from one run.
 --view measures only what the teacher's class view (tools/classview.py) costs
 the server: CPU per 1000 moves at VIEW_GAMES games, stage 4's and stage 5's
 server.py alone and in the view with its window (SDL's dummy driver when
-headless), in turn; and the window process's own CPU.
+headless), in turn; and the window process's own CPU. It keeps what it prints
+in docs/bench/classview.txt.
 """
 import argparse
 import multiprocessing
@@ -356,6 +357,7 @@ class WindowCpu:
 
 
 def measure_view(args):
+    sys.stdout = Tee(os.path.join(ROOT, "docs", "bench", "classview.txt"))
     print(f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, Python {platform.python_version()}", flush=True)
     print(f"The class view's cost: server CPU per 1000 moves, {VIEW_GAMES} games, {args.repetitions} times "
           "each, in turn:", flush=True)

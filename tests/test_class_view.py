@@ -104,13 +104,15 @@ def test_through_the_view_a_move_costs_the_stages_messages_counted_at_the_wire(s
     assert per_move == {4: 2.0, 5: 1.0}[stage_number(stage)]
 
 
-@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["closed", "killed"])
-def test_the_window_going_does_not_stop_the_serving(how, start_server, tmp_path):
+@pytest.mark.parametrize("how, delay", [(signal.SIGTERM, 0), (signal.SIGKILL, 0), (signal.SIGTERM, 200)],
+                         ids=["closed", "killed", "closed-with-a-delay"])
+def test_the_window_going_does_not_stop_the_serving(how, delay, start_server, tmp_path):
     state = tmp_path / "view.json"
-    server = start_server("stage4_relay", "--state", state, view=True)
+    server = start_server("stage4_relay", "--state", state, "--delay", delay, view=True)
     window = shown(state, "its window", lambda state: state.get("window"))["window"]
     os.kill(window["pid"], how)
-    server.out.wait_for("^class view: the window has closed; the server serves on")
+    ended = ", with no delay" if delay else ""  # the switch is in the window: it goes with it
+    server.out.wait_for(f"^class view: the window has closed; the server serves on{ended} \\(Ctrl\\+C stops it\\)$")
     newcomers_pair_at_once(server, connected=0, games=0)
 
 

@@ -29,6 +29,7 @@ picture of itself, and what it shows then to PATH.picture.json (make screenshots
 """
 import argparse
 import importlib.util
+import itertools
 import json
 import os
 import re
@@ -37,6 +38,7 @@ import struct
 import subprocess
 import sys
 import time
+import weakref
 from collections import deque
 from pathlib import Path
 
@@ -72,8 +74,8 @@ class Feed:
     """The window process, and the socket that carries snapshots to it and keys back.
     Nothing here ever waits: a snapshot the window cannot take now is dropped."""
 
-    def __init__(self, args):
-        self.args = args
+    def __init__(self, args, closed):
+        self.args, self.closed = args, closed  # closed(): called once, when the window has gone
         self.listener = socket.socket()
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(1)
@@ -127,12 +129,18 @@ class Feed:
             self.close()
             return []
         *lines, self.commands = (self.commands + data).split(b"\n")
-        return [json.loads(line) for line in lines if line.strip()]
+        asked = []
+        for line in lines:
+            try:
+                asked.append(dict(json.loads(line)))
+            except (ValueError, TypeError):
+                pass  # not from our window: nothing to do
+        return asked
 
     def close(self):
         if self.open:
             self.open = False
-            say("the window has closed; the server serves on (Ctrl+C stops it)")
+            self.closed()
         for sock in (self.sock, self.listener):
             if sock is not None:
                 sock.close()
@@ -157,18 +165,29 @@ class View:
     """What the hooks below count, the delay switch, and the snapshots for the window."""
 
     def __init__(self, module, stage, args):
-        self.module, self.stage, self.feed = module, stage, Feed(args)
+        self.module, self.stage, self.feed = module, stage, Feed(args, self.window_closed)
         self.delay = args.delay / 1000
         self.holding = set()    # channels that hold messages back (the delay switch)
         self.next_snapshot = 0.0
         self.gone = [0, 0, 0, 0, 0]  # what students who have left sent, were sent and had dropped
         self.refused = 0
         self.join = []          # the students: lines
-        self.numbers = {}       # stage 2's games have no ID: the view numbers them
+        self.numbers = weakref.WeakKeyDictionary()  # stage 2's games have no ID: the view numbers them
+        self.next_number = itertools.count()
         self.listening = None
 
+    def window_closed(self):
+        # The switch is in the window: with the window gone, nothing more is held.
+        self.module.console.about = None
+        say("the window has closed; the server serves on" + ", with no delay" * bool(self.delay) +
+            " (Ctrl+C stops it)")
+        self.delay = 0
+
     def set_delay(self, ms):
-        ms = max(0, min(1000, int(ms)))
+        try:
+            ms = max(0, min(1000, int(ms)))
+        except (TypeError, ValueError):
+            return
         if ms != round(self.delay * 1000):
             self.delay = ms / 1000
             self.module.console.about = None
@@ -206,7 +225,9 @@ class View:
     def game_number(self, game):
         number = getattr(game, "id", None)
         if number is None:
-            number = self.numbers.setdefault(id(game), len(self.numbers))
+            if game not in self.numbers:
+                self.numbers[game] = next(self.next_number)
+            number = self.numbers[game]
         return number
 
     def snapshot(self, server, now):
