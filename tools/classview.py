@@ -398,6 +398,8 @@ class Rates:
 
 
 class Window:
+    """The projector's window: the latest snapshot, drawn when a new one comes; keys 0, 1, 2."""
+
     def __init__(self, args):
         import pygame
         self.pygame, self.args = pygame, args
