@@ -28,11 +28,9 @@ second (for the tests). A file PATH.picture naming a .png asks it to save that
 picture of itself, and what it shows then to PATH.picture.json (make screenshots).
 """
 import argparse
-import importlib.util
 import itertools
 import json
 import os
-import re
 import socket
 import struct
 import subprocess
@@ -42,9 +40,8 @@ import weakref
 from collections import deque
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-STAGES = {int(re.match(r"stage(\d+)_", p.name).group(1)): p.name
-          for p in ROOT.glob("stage*_*") if (p / "server.py").exists()}
+from stages import ROOT, STAGES, load  # the kit's folder, {4: "stage4_relay", ...}, and a stage's file
+
 SNAPSHOTS_PER_SECOND = 15  # what the server offers the window: enough for the dots to move smoothly
 DELAY_KEYS = {"0": 0, "1": 100, "2": 200}  # window key: ms that everything the server sends is held
 MOST_STUDENTS = 200        # a snapshot lists at most these (a class is 20 to 40); the totals count all
@@ -61,13 +58,8 @@ def say(line, file=sys.stdout):
 # The server side: the stage's server.py, hooked
 
 def load_server(stage):
-    """The stage's server.py as a module, loaded as tests/game_driver.py loads game.py."""
-    sys.dont_write_bytecode = True  # leave no __pycache__ in a student's stage folder
-    path = ROOT / STAGES[stage] / "server.py"
-    spec = importlib.util.spec_from_file_location("server", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The stage's server.py as a module: its own classes and main(), unchanged."""
+    return load(ROOT / STAGES[stage], "server")
 
 
 class Feed:
