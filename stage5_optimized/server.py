@@ -656,8 +656,13 @@ def tell_the_class(host, port):
 def stop(signum, frame):
     # Ctrl+C, or `kill`: stop the server. Remember it too, because PodSixNet's
     # Channel.handle_error has a bare "except:" that could swallow what follows.
-    stop.asked = True
-    raise KeyboardInterrupt
+    # A second one while stopping changes nothing: Ctrl+C reaches the launcher
+    # (kit.py) and the server both, and each may pass it on.
+    if not stop.asked:
+        stop.asked = True
+        for each in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(each, signal.SIG_IGN)
+        raise KeyboardInterrupt
 
 
 stop.asked = False
