@@ -658,8 +658,6 @@ def stop(signum, frame):
     # (kit.py) and the server both, and each may pass it on.
     if not stop.asked:
         stop.asked = True
-        for each in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(each, signal.SIG_IGN)
         raise KeyboardInterrupt
 
 
@@ -722,6 +720,8 @@ def main():
     except KeyboardInterrupt:
         console.about = None
         log("server stopped")
+    if hasattr(signal, "pthread_sigmask"):  # and stay stopped: one more, as Python exits, would
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})  # end it by the signal
     return 0
 
 
