@@ -1,4 +1,4 @@
-"""README's exercises: each answer that changes code is applied to a copy of its
+"""The lessons' exercises: each answer that changes code is applied to a copy of its
 stage (tests/answers.py) and run, and what the answer says happens is checked.
 Answers that change no code point to the test that already checks them."""
 import re
@@ -13,7 +13,7 @@ START = [[140, 170], [420, 170]]  # START_POSITIONS in every server.py from stag
 
 
 def applied(where, *names):
-    """The stage folder, copied under `where`, with README's answers `names` applied in turn."""
+    """The stage folder, copied under `where`, with the answers `names` applied in turn."""
     for name in names:
         stage = apply(name, where)
     return str(stage)
@@ -150,6 +150,6 @@ def test_stage5_a_game_without_walls(tmp_path, start_server, start_two_games, an
     assert opponent.echo()["positions"][0][0] == 0            # the server kept it at the wall
 
 
-def test_every_answer_in_readme_is_tested_here():
+def test_every_answer_on_the_pages_is_tested_here():
     tested = set(re.findall(r'"(stage\d-\d[a-z]?)"', Path(__file__).read_text(encoding="utf-8")))
     assert set(answers()) == tested

@@ -1,0 +1,167 @@
+"""The course pages hold together: every link and #anchor inside the repo resolves, every
+lesson page has the course's headings in order, and every handout is what tools/handouts.py
+makes now, with every exercise and exit question and no teacher text. (The code excerpts,
+captions, diagrams and answers on the same pages have their own tests: test_layout.py,
+test_readme_captions.py, test_diagrams.py, test_exercises.py.) No game runs here."""
+import re
+import subprocess
+import sys
+
+import pytest
+
+from pages import (EXTERNAL, HANDOUTS, LINK, ROOT, handout, lessons, markdown_pages, name, read, student_text,
+                   teacher_blocks)
+
+README_LINES = 200
+HEADINGS = ["Objectives", "Plan", "What to type", "What to observe", "Common mistakes",
+            "Support and extension", "Exercises", "Exit questions"]
+FENCE = re.compile(r"^ *```.*?^ *```", re.S | re.M)
+INLINE_CODE = re.compile(r"`[^`\n]*`")
+LESSON = re.compile(r"lesson-(\d+)-[a-z-]+\.md")
+
+
+def prose(text):
+    """A page without its code: no fenced block and no inline code holds a link or heading."""
+    return INLINE_CODE.sub("", FENCE.sub("", text))
+
+
+def headings(text, level):
+    return re.findall(rf"^{'#' * level} (.+)$", FENCE.sub("", text), re.M)
+
+
+def anchor(heading):
+    """GitHub's anchor for a heading: its text lower-case, punctuation dropped, spaces to -."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading)  # a link counts as its text
+    return re.sub(r"[^\w\- ]", "", text.strip().lower()).replace(" ", "-")
+
+
+def anchors(page):
+    """Every anchor a page has; a repeated heading gets -1, -2, ... as on GitHub."""
+    found = set()
+    for heading in re.findall(r"^#{1,6} (.+)$", FENCE.sub("", read(page)), re.M):
+        base, n = anchor(heading), 0
+        while (a := base if n == 0 else f"{base}-{n}") in found:
+            n += 1
+        found.add(a)
+    return found
+
+
+def sections(text, level=2):
+    """{heading: its text up to the next heading of that level or higher}."""
+    parts = re.split(rf"^(#{{1,{level}}} .+)$", text, flags=re.M)
+    return {head.lstrip("# "): body for head, body in zip(parts[1::2], parts[2::2])}
+
+
+PAGES = markdown_pages()
+LESSON_PAGES = lessons()
+
+
+@pytest.mark.parametrize("page", PAGES, ids=name)
+def test_every_link_inside_the_repo_and_every_anchor_resolves(page):
+    broken = []
+    for link in LINK.finditer(prose(read(page))):
+        target = link["target"]
+        if EXTERNAL.match(target):
+            continue  # outside sites are not checked: this machine has no internet
+        path, _, fragment = target.partition("#")
+        where = (page.parent / path).resolve() if path else page
+        if not where.exists() or ROOT.resolve() not in (where, *where.parents):
+            broken.append(f"{target}: no such file in the repo")
+        elif fragment and (where.suffix != ".md" or fragment not in anchors(where)):
+            broken.append(f"{target}: {name(where)} has no heading with that anchor")
+    assert not broken, f"{name(page)}:\n" + "\n".join(broken)
+
+
+def test_readme_is_a_short_front_page_that_links_every_lesson():
+    readme = read(ROOT / "README.md")
+    assert readme.count("\n") <= README_LINES
+    for lesson in LESSON_PAGES:
+        assert f"({name(lesson)})" in readme, f"README.md's unit at a glance does not link {name(lesson)}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=name)
+def test_no_answer_is_folded_in_details(page):
+    assert "<details" not in read(page), f"{name(page)}: <details> folds only on GitHub: use a teacher block"
+
+
+def test_there_is_a_lesson_0_and_they_are_numbered_in_order():
+    numbers = [int(LESSON.fullmatch(lesson.name)[1]) for lesson in LESSON_PAGES]
+    assert numbers == list(range(len(numbers))) and numbers, [lesson.name for lesson in LESSON_PAGES]
+
+
+@pytest.mark.parametrize("lesson", LESSON_PAGES, ids=name)
+def test_a_lesson_page_has_the_courses_headings_in_order(lesson):
+    text = read(lesson)
+    number = int(LESSON.fullmatch(lesson.name)[1])
+    assert re.match(rf"# Lesson {number}: \S", text), f"{name(lesson)} must open with '# Lesson {number}: <title>'"
+    assert headings(text, 1) == [text.split("\n", 1)[0][2:]]
+    assert headings(text, 2) == HEADINGS
+    body = sections(text)
+    assert re.fullmatch(r"\s*<!-- teacher -->\n.*<!-- /teacher -->\s*", body["Plan"], re.S) and \
+        len(teacher_blocks(body["Plan"])) == 1, "the Plan's body is one teacher block"
+    assert re.search(r"^By the end, students can", body["Objectives"], re.M)
+    exercises = headings(body["Exercises"], 3)
+    assert exercises and all(re.fullmatch(rf"Exercise {n}: \S.*", heading) for n, heading in
+                             enumerate(exercises, 1)), exercises
+    for exercise, answer in answered(body["Exercises"], r"^### .*$"):
+        assert answer, f"{name(lesson)}: '{exercise}' has no teacher block with an **Answer.**"
+    questions = answered(body["Exit questions"], r"^\d+\. .*$")
+    assert 2 <= len(questions) <= 4, f"{name(lesson)}: {len(questions)} exit questions"
+    for question, answer in questions:
+        assert answer, f"{name(lesson)}: exit question '{question}' has no teacher block with an **Answer.**"
+
+
+def answered(text, item):
+    """[(an item's first line, whether a teacher block with an **Answer.** follows it)]."""
+    parts = re.split(f"({item})", text, flags=re.M)
+    return [(head.strip(), any("**Answer.**" in block for block in teacher_blocks(body)))
+            for head, body in zip(parts[1::2], parts[2::2])]
+
+
+@pytest.mark.parametrize("lesson", LESSON_PAGES, ids=name)
+def test_a_handout_is_what_the_tool_makes_from_its_lesson_now(lesson):
+    made = HANDOUTS / lesson.name
+    assert made.exists() and read(made) == handout(lesson), \
+        f"{name(made)} is stale: run python tools/handouts.py (make handouts)"
+
+
+def test_every_handout_has_its_lesson_and_the_check_says_so():
+    assert sorted(p.name for p in HANDOUTS.glob("*.md")) == [lesson.name for lesson in LESSON_PAGES]
+    check = subprocess.run([sys.executable, "tools/handouts.py", "--check"], cwd=ROOT, capture_output=True,
+                           text=True)
+    assert check.returncode == 0 and check.stderr == "", check.stderr
+    assert check.stdout.count("min to read") == len(LESSON_PAGES)
+
+
+def sentences(text):
+    """A text's sentences of five words or more, each on one line, its Markdown marks dropped."""
+    text = re.sub(r"<!--.*?-->|\*\*Answer\.\*\*|[*`>]", " ", text)
+    return {" ".join(s.split()) for s in re.split(r"(?<=[.!?:])\s+|\n\s*\n", text) if len(s.split()) >= 5}
+
+
+@pytest.mark.parametrize("lesson", LESSON_PAGES, ids=name)
+def test_a_handout_keeps_every_exercise_and_exit_question_and_leaks_no_teacher_text(lesson):
+    text, given = read(lesson), read(HANDOUTS / lesson.name)
+    body = sections(text)
+    for exercise in headings(body["Exercises"], 3):
+        assert f"### {exercise}\n" in given, f"{lesson.name}'s handout has lost '{exercise}'"
+    for question, _ in answered(body["Exit questions"], r"^\d+\. .*$"):
+        assert question in given, f"{lesson.name}'s handout has lost the exit question '{question}'"
+    for mark in ("<!-- teacher", "<!-- /teacher", "**Answer.**", "<!-- answer ", "## Plan\n"):
+        assert mark not in given, f"{lesson.name}'s handout shows {mark!r}"
+    student, flat = sentences(student_text(text)), " ".join(re.sub(r"[*`>]", " ", given).split())
+    for block in teacher_blocks(text):
+        leaked = [s for s in sentences(block) - student if s in flat]
+        assert not leaked, f"{lesson.name}'s handout shows teacher text: {leaked}"
+
+
+def test_a_handout_says_what_it_is_and_links_to_handouts_not_lesson_pages():
+    lesson = LESSON_PAGES[0]
+    given = handout(lesson)
+    assert given.startswith(f"*{headings(read(lesson), 1)[0]}: Student handout, about ")
+    assert f"generated from {name(lesson)} by tools/handouts.py: do not edit" in given.split("\n", 1)[0]
+    for link in LINK.finditer(prose(given)):
+        target = link["target"].partition("#")[0]
+        if target and not EXTERNAL.match(target):
+            where = (HANDOUTS / target).resolve()
+            assert where.exists() and (where.parent != (ROOT / "docs" / "lessons").resolve()), link[0]
