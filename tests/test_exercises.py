@@ -70,8 +70,10 @@ def test_stage2_without_the_queue_reset_a_newcomer_plays_a_player_who_left(tmp_p
     server.out.wait_for(rf"^game started: {re.escape(leaver.name)} vs {re.escape(second.name)}$")
     third = WireClient(server)
     third.wait_for("waiting")  # alone, while the second plays nobody
-    for client in (second, third):
-        client.close()
+    second.close()  # the ghost is the second's opponent, so it goes back in the queue: the third plays it
+    third.wait_for("startgame")
+    server.out.wait_for(rf"^game started: {re.escape(third.name)} vs {re.escape(leaver.name)}$")
+    third.close()
 
 
 def test_stage3_each_game_starts_lower(tmp_path, start_server, start_two_games):
