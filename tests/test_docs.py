@@ -4,6 +4,7 @@ makes now, with every exercise and exit question and no teacher text. (The code 
 captions, diagrams and answers on the same pages have their own tests: test_layout.py,
 test_readme_captions.py, test_diagrams.py, test_exercises.py.) No game runs here."""
 import re
+import shutil
 import subprocess
 import sys
 
@@ -125,12 +126,29 @@ def test_a_handout_is_what_the_tool_makes_from_its_lesson_now(lesson):
         f"{name(made)} is stale: run python tools/handouts.py (make handouts)"
 
 
+def handouts_tool(folder, *args):
+    return subprocess.run([sys.executable, "tools/handouts.py", *args], cwd=folder, capture_output=True,
+                          text=True)
+
+
 def test_every_handout_has_its_lesson_and_the_check_says_so():
     assert sorted(p.name for p in HANDOUTS.glob("*.md")) == [lesson.name for lesson in LESSON_PAGES]
-    check = subprocess.run([sys.executable, "tools/handouts.py", "--check"], cwd=ROOT, capture_output=True,
-                           text=True)
+    check = handouts_tool(ROOT, "--check")
     assert check.returncode == 0 and check.stderr == "", check.stderr
     assert check.stdout.count("min to read") == len(LESSON_PAGES)
+
+
+def test_the_check_names_a_stale_handout_and_the_tool_makes_it_again(tmp_path):
+    shutil.copytree(ROOT / "tools", tmp_path / "tools")
+    shutil.copytree(LESSONS, tmp_path / "docs" / "lessons")
+    shutil.copytree(HANDOUTS, tmp_path / "docs" / "handouts")
+    stale = tmp_path / "docs" / "handouts" / LESSON_PAGES[-1].name
+    stale.write_text(read(stale) + "An answer a student added by hand.\n", encoding="utf-8")
+    check = handouts_tool(tmp_path, "--check")
+    assert check.returncode == 1 and check.stderr == (
+        f"Stale handouts: docs/handouts/{stale.name}. Make them again with: python tools/handouts.py\n")
+    assert handouts_tool(tmp_path).returncode == 0 and read(stale) == read(HANDOUTS / stale.name)
+    assert handouts_tool(tmp_path, "--check").returncode == 0
 
 
 def sentences(text):
