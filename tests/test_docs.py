@@ -97,6 +97,9 @@ def test_a_lesson_page_has_the_courses_headings_in_order(lesson):
     assert re.match(rf"# Lesson {number}: \S", text), f"{name(lesson)} must open with '# Lesson {number}: <title>'"
     assert headings(text, 1) == [text.split("\n", 1)[0][2:]]
     assert headings(text, 2) == HEADINGS
+    opening = text.split("\n## ", 1)[0].split("\n", 1)[1].strip()
+    assert opening.count("\n") <= 2 and "50 minutes" in opening, \
+        f"{name(lesson)}: under the title, one or two lines: the stage folder, the one idea, 50 minutes"
     body = sections(text)
     assert re.fullmatch(r"\s*<!-- teacher -->\n.*<!-- /teacher -->\s*", body["Plan"], re.S) and \
         len(teacher_blocks(body["Plan"])) == 1, "the Plan's body is one teacher block"
