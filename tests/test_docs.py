@@ -48,9 +48,17 @@ def anchors(page):
 
 
 def sections(text, level=2):
-    """{heading: its text up to the next heading of that level or higher}."""
-    parts = re.split(rf"^(#{{1,{level}}} .+)$", text, flags=re.M)
-    return {head.lstrip("# "): body for head, body in zip(parts[1::2], parts[2::2])}
+    """{heading: its text up to the next heading of that level or higher}; a line in a code
+    block that starts with # is no heading."""
+    found, body, fenced = {}, None, False
+    for line in text.split("\n"):
+        fenced ^= line.lstrip().startswith("```")
+        heading = not fenced and re.match(rf"(#{{1,{level}}}) (.+)$", line)
+        if heading:
+            found[heading[2]] = body = []
+        elif body is not None:
+            body.append(line)
+    return {head: "\n".join(lines) for head, lines in found.items()}
 
 
 PAGES = markdown_pages()
