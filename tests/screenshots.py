@@ -1,6 +1,6 @@
 """Regenerates the kit's screenshots, and their captions, from the real stages, headless.
 
-    make screenshots        (or: python tests/screenshots.py)
+    make screenshots        (or: python tests/screenshots.py [PICTURE ...], those alone)
 
 Each picture is a real game.py window, connected to a real server.py and
 driven by scripted keys, saved as docs/<stage>.png. Its caption's figures come
@@ -9,13 +9,18 @@ them, with the caption, and every page that shows the picture (README.md and
 docs/**/*.md) shows the caption as its alt text and again, in italics, under it
 (tests/test_readme_captions.py checks that they agree). Run it again whenever a
 stage's drawing changes.
+
+The class view's picture (tools/classview.py) is its window, with real games
+in progress: its scene starts the view itself (OWN_SERVER).
 """
 import json
 import re
 import sys
+import tempfile
 from contextlib import ExitStack
+from pathlib import Path
 
-from harness import STAGES, GameProcess, ServerProcess, stage_number
+from harness import STAGES, GameProcess, ServerProcess, WireClient, encode, stage_number, wait_until
 from pages import DOCS, markdown_pages, name, read
 
 FIGURES = DOCS / "screenshots.json"
@@ -82,6 +87,46 @@ def net_graph_while_holding_a_key(stage, server, cleanup):  # stages 4 and 5, G 
     return first
 
 
+FLOOD = 1500  # moves the cheat in the class view's picture sends for its opponent
+
+
+def the_class_view(stage, picture, stack, cleanup):
+    """Stage 4's class view: three games moving, a fourth with a player who floods moves for
+    the opponent (the server drops them), and a student waiting. Returns the figures shown."""
+    state = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "view.json"
+    server = ServerProcess(stage, "--state", state, view=True)
+    stack.callback(server.stop)
+    games = [game for _ in range(3) for game in two_games(stage, server, cleanup)]
+    cleanup(GameProcess(stage, server.port)).until("state == 'waiting for an opponent'")
+    cheat = WireClient(server)
+    stack.callback(cheat.close)
+    start = cheat.wait_for("startgame")
+    cleanup(GameProcess(stage, server.port)).until("state == 'waiting for an opponent'")
+    for game, keys in zip(games, (["right"], ["left", "up"], ["down"], ["up"], ["right", "up"], ["left"])):
+        game.ask(cmd="frames", count=240, keydown=keys, keyup=[])  # all at once, holding a key
+
+    def shown():
+        try:
+            return json.loads(state.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+    wait_until(lambda: shown().get("totals", {}).get("in_per_s", 0) > 120, "the games to move in the view")
+    bad_move = {"action": "move", "gameID": start["gameID"], "player": 1 - start["player"], "dx": 4, "dy": 0}
+    cheat.send_bytes(encode(bad_move) * FLOOD)  # moves for its opponent, all at once: each is dropped
+    wait_until(lambda: shown().get("totals", {}).get("dropped", 0), "the view to show the drops")
+    asked = Path(f"{state}.picture")
+    asked.write_text(str(picture), encoding="utf-8")  # the window takes it, and says what it shows
+    wait_until(lambda: not asked.exists(), "the class view's picture")
+    for game in games:
+        game.answer()
+    view = json.loads(Path(f"{state}.picture.json").read_text(encoding="utf-8"))
+    totals = view["totals"]
+    return {"stage": stage_number(stage), **{key: totals[key] for key in ("connected", "games", "waiting")},
+            "dropped": totals["dropped"], "in_per_s": round(totals["in_per_s"]),
+            "out_per_s": round(totals["out_per_s"]),
+            "flagged": sum(1 for student in view["students"] if student["dropped"])}
+
+
 NET_GRAPH = ("Stage {stage} net graph: player {number} holds an arrow key; "
              "in {in_per_s:.0f} messages/s, out {out_per_s:.0f} messages/s")
 MID_MATCH = "Stage {stage} mid-match: player {number} holds an arrow key; sent {sent}, received {received}"
@@ -94,7 +139,11 @@ SCENES = {  # picture: (its scene, its caption, filled in with the figures of th
     "stage4_relay": (mid_match, MID_MATCH),
     "stage5_optimized": (mid_match, MID_MATCH),
     "stage4_netgraph": (net_graph_while_holding_a_key, NET_GRAPH),
-    "stage5_netgraph": (net_graph_while_holding_a_key, NET_GRAPH)}
+    "stage5_netgraph": (net_graph_while_holding_a_key, NET_GRAPH),
+    "stage4_classview": (the_class_view, "The class view of stage {stage}: {connected} students, {games} games, "
+                                         "{waiting} waiting; in {in_per_s} messages/s, out {out_per_s}; "
+                                         "{dropped} moves dropped, all sent by {flagged} student")}
+OWN_SERVER = {"stage4_classview"}  # scenes that start their own server (the class view) and take the picture
 
 
 def stage_of(picture):
@@ -143,19 +192,25 @@ def recaption(page, text, captions):
 
 def main():
     DOCS.mkdir(exist_ok=True)
-    pictures = {}
+    wanted = sys.argv[1:] or list(SCENES)  # python tests/screenshots.py stage4_classview: that one alone
+    pictures = json.loads(FIGURES.read_text(encoding="utf-8")) if FIGURES.exists() else {}
+    pictures = {picture: pictures[picture] for picture in SCENES if picture in pictures}  # in SCENES' order
     for picture, (scene, _) in SCENES.items():
+        if picture not in wanted:
+            continue
         stage = stage_of(picture)
         with ExitStack() as stack:
-            server = ServerProcess(stage)
-            stack.callback(server.stop)
-
             def cleanup(game):
                 stack.callback(game.kill)
                 return game
 
-            game = scene(stage, server, cleanup)
-            drawn = figures(stage, game.screenshot(DOCS / f"{picture}.png"))  # no frame has run since
+            if picture in OWN_SERVER:
+                drawn = scene(stage, DOCS / f"{picture}.png", stack, cleanup)
+            else:
+                server = ServerProcess(stage)
+                stack.callback(server.stop)
+                game = scene(stage, server, cleanup)
+                drawn = figures(stage, game.screenshot(DOCS / f"{picture}.png"))  # no frame has run since
             pictures[picture] = {"caption": caption(picture, drawn), "figures": drawn}
             print(f"docs/{picture}.png: {pictures[picture]['caption']}")
     FIGURES.write_text(json.dumps(pictures, indent=2) + "\n", encoding="utf-8")
