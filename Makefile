@@ -13,7 +13,9 @@
 #   make mutants         small bugs put into a copy of the kit one at a time, each must fail its tests
 #                        (tests/mutants.py; about 10 minutes; run it before closing a change to the armour)
 #   make diff STAGE=3    what stage 3 adds to stage 2, for both files
-#   make screenshots     regenerate docs/*.png from the real stages, headless, and README's wire diagrams
+#   make screenshots     regenerate docs/*.png from the real stages, headless, the pages' wire diagrams,
+#                        and the handouts
+#   make handouts        docs/handouts/*.md from docs/lessons/*.md (tools/handouts.py; never edit a handout)
 #   make bench           measure every stage's server, and PodSixNet's own loop: messages, CPU, capacity,
 #                        latency; draws docs/bench/latency.png
 #   make profile         where stage 4's and stage 5's servers spend their time per move (installs py-spy)
@@ -44,7 +46,7 @@ NOX_PATH := $(subst $(space),:,$(strip $(wildcard $(PYENV_ROOT)/versions/3.*/bin
 FOUND := $(foreach v,$(SUPPORTED),$(if $(shell PATH="$(NOX_PATH)" command -v python$(v)),$(v)))
 MISSING := $(filter-out $(FOUND),$(SUPPORTED))
 
-.PHONY: demo bot view test mutants diff screenshots bench profile clean test-pythons test-oldest-newest test-debian-sid
+.PHONY: demo bot view test mutants diff screenshots handouts bench profile clean test-pythons test-oldest-newest test-debian-sid
 
 KIT := $(PYTHON) tools/kit.py
 
@@ -77,6 +79,10 @@ profile: $(VENV)/installed
 screenshots: $(VENV)/installed
 	$(HEADLESS) $(BIN)/python tests/screenshots.py
 	$(HEADLESS) $(BIN)/python tests/diagrams.py
+	$(MAKE) handouts
+
+handouts:
+	$(PYTHON) tools/handouts.py
 
 test-pythons: $(VENV)/nox
 	PATH="$(NOX_PATH)" $(BIN)/nox

@@ -1,7 +1,7 @@
-"""The README's answers to its exercises, applied to a copy of a stage, as a student would.
+"""The lessons' answers to their exercises, applied to a copy of a stage, as a student would.
 
-An answer that changes code shows the change as a diff in README.md, inside its
-collapsed <details> block, after a marker that names it:
+An answer that changes code shows the change as a diff on a lesson page (any of
+README.md and docs/**/*.md), inside its teacher block, after a marker that names it:
 
     <!-- answer stage2-2 -->
     ```diff
@@ -14,7 +14,7 @@ collapsed <details> block, after a marker that names it:
 
 A hunk needs no line numbers: its context and removed lines must appear exactly
 once in the file, and are replaced by its context and added lines. So a diff
-that no longer fits the stage fails its test, and README cannot drift from the
+that no longer fits the stage fails its test, and no page can drift from the
 code. tests/test_exercises.py applies each answer to a copy and checks what the
 answer says happens.
 """
@@ -22,16 +22,21 @@ import re
 import shutil
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from pages import ROOT, markdown_pages, read
+from pages import name as page_name
+
 # The marker, then the diff's fence; both indented alike inside a list item.
 MARKER = re.compile(r"^( *)<!-- answer ([\w-]+) -->\n+ *```diff\n(.*?)\n *```", re.S | re.M)
 
 
 def answers():
-    """Every answer's diff in README.md, by name, without the list item's indent."""
-    found = {}
-    for indent, name, diff in MARKER.findall((ROOT / "README.md").read_text(encoding="utf-8")):
-        found[name] = "\n".join(line[len(indent):] for line in diff.splitlines())
+    """Every answer's diff on every page, by name, without the list item's indent."""
+    found, where = {}, {}
+    for page in markdown_pages():
+        for indent, answer, diff in MARKER.findall(read(page)):
+            assert answer not in found, f"answer {answer} is on both {where[answer]} and {page_name(page)}"
+            found[answer] = "\n".join(line[len(indent):] for line in diff.splitlines())
+            where[answer] = page_name(page)
     return found
 
 
@@ -73,7 +78,7 @@ def apply(name, where):
 
 def changed_copy(stage, where, old, new):
     """A copy of a stage folder under `where`, with `old` (once in one of its two
-    files) replaced by `new`: a student's edit that is not one of README's answers."""
+    files) replaced by `new`: a student's edit that is not one of the lessons' answers."""
     copy = Path(where) / stage
     shutil.copytree(ROOT / stage, copy)
     for path in (copy / "server.py", copy / "game.py"):

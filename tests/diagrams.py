@@ -1,4 +1,4 @@
-"""Each stage's sequence diagram in README, captured on the wire from a real run.
+"""Each stage's sequence diagram on the pages, captured on the wire from a real run.
 
     python tests/diagrams.py        (make screenshots runs it too)
 
@@ -7,8 +7,9 @@ front of it, then two real games (game.py's classes, headless) through the
 proxy, and plays a short session, one step at a time: the first game opens,
 the second opens, each moves one step (from stage 4, where moves exist), and
 the second closes its window. The proxy prints every message it delivers; this
-turns those lines into a Mermaid sequenceDiagram and writes it into README.md
-under the stage's marker line, `<!-- wire diagram STAGE ... -->`. GitHub draws it.
+turns those lines into a Mermaid sequenceDiagram and writes it under the stage's
+marker line, `<!-- wire diagram STAGE ... -->`, on every page that has one
+(README.md, docs/**/*.md). GitHub draws it.
 
 A step ends when the proxy has shown every message the games say they sent and
 received (each game counts them at PodSixNet's layer), and a few more frames
@@ -17,15 +18,15 @@ connections carry messages at the same moment (the server answering both
 games), a game's own message comes first, as it caused the rest, and then the
 first game's before the second's, as the server writes them: it pumps its
 channels in the order the players joined. So a diagram is the same on every
-run, and tests/test_diagrams.py checks that README's are what a run makes now.
+run, and tests/test_diagrams.py checks that the pages' are what a run makes now.
 """
 import re
 import sys
 from contextlib import ExitStack
 
-from harness import ROOT, STAGES, GameProcess, ProxyProcess, ServerProcess, stage_number, wait_until
+from harness import STAGES, GameProcess, ProxyProcess, ServerProcess, stage_number, wait_until
+from pages import markdown_pages, name, read
 
-README = ROOT / "README.md"
 DELAY = 30  # ms each way: a reply then never overtakes what the server sent just before it
 MARKER = re.compile(r"<!-- wire diagram (?P<stage>stage\d+_[a-z]+)\b.*-->")
 WIRE_LINE = re.compile(r"^\s*[\d.]+\s+#(?P<connection>\d+) (?P<arrow>->|<-) server  (?P<what>.*)  (?P<size>\d+) B")
@@ -141,9 +142,9 @@ def diagram_block(lines):
     return ["```mermaid", *lines, "```"]
 
 
-def readme_diagrams(readme):
-    """{stage: the lines of its diagram block} for each marker in README."""
-    lines, found = readme.split("\n"), {}
+def page_diagrams(text):
+    """{stage: the lines of its diagram block} for each marker on a page."""
+    lines, found = text.split("\n"), {}
     for number, line in enumerate(lines):
         if (marker := MARKER.fullmatch(line)) and lines[number + 1:number + 2] == ["```mermaid"]:
             end = lines.index("```", number + 2)
@@ -151,9 +152,14 @@ def readme_diagrams(readme):
     return found
 
 
-def rewrite(readme, diagrams):
-    """README with each stage's block under its marker replaced (or added)."""
-    lines, out = readme.split("\n"), []
+def markers(text):
+    """The stages whose marker a page has."""
+    return {marker["stage"] for line in text.split("\n") if (marker := MARKER.fullmatch(line))}
+
+
+def rewrite(text, diagrams):
+    """A page with each stage's block under its marker replaced (or added)."""
+    lines, out = text.split("\n"), []
     while lines:
         line = lines.pop(0)
         out.append(line)
@@ -170,13 +176,16 @@ def main():
     for stage in STAGES:
         diagrams[stage] = capture(stage)
         print(f"{stage}: {len(diagrams[stage]) - 4} lines of diagram")
-    readme = README.read_text(encoding="utf-8")
-    missing = [stage for stage in STAGES if not any(MARKER.fullmatch(line) and MARKER.fullmatch(line)["stage"]
-                                                    == stage for line in readme.split("\n"))]
-    README.write_text(rewrite(readme, diagrams), encoding="utf-8")
+    shown = set()
+    for page in markdown_pages():
+        text = read(page)
+        if markers(text):
+            page.write_text(rewrite(text, diagrams), encoding="utf-8")
+            print(f"{name(page)}: diagrams of {', '.join(sorted(markers(text)))}")
+            shown |= markers(text)
+    missing = [stage for stage in STAGES if stage not in shown]
     for stage in missing:
-        print(f"README.md has no '<!-- wire diagram {stage} -->' line: its diagram is not shown",
-              file=sys.stderr)
+        print(f"No page has a '<!-- wire diagram {stage} -->' line: its diagram is not shown", file=sys.stderr)
     return 1 if missing else 0
 
 

@@ -1,16 +1,17 @@
-"""Regenerates the README's screenshots, and their captions, from the real stages, headless.
+"""Regenerates the kit's screenshots, and their captions, from the real stages, headless.
 
     make screenshots        (or: python tests/screenshots.py [PICTURE ...], those alone)
 
 Each picture is a real game.py window, connected to a real server.py and
 driven by scripted keys, saved as docs/<stage>.png. Its caption's figures come
 from that game at the moment of the screenshot: docs/screenshots.json keeps
-them, with the caption, and README.md shows the caption as the picture's alt
-text and again, in italics, under it (tests/test_readme_captions.py checks that
-the two agree). Run it again whenever a stage's drawing changes.
+them, with the caption, and every page that shows the picture (README.md and
+docs/**/*.md) shows the caption as its alt text and again, in italics, under it
+(tests/test_readme_captions.py checks that they agree). Run it again whenever a
+stage's drawing changes.
 
 The class view's picture (tools/classview.py) is its window, with real games
-in progress: PAGES names the page that shows it, instead of README.
+in progress: its scene starts the view itself (OWN_SERVER).
 """
 import json
 import re
@@ -19,13 +20,13 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from harness import ROOT, STAGES, GameProcess, ServerProcess, WireClient, encode, stage_number, wait_until
+from harness import STAGES, GameProcess, ServerProcess, WireClient, encode, stage_number, wait_until
+from pages import DOCS, markdown_pages, name, read
 
-DOCS = ROOT / "docs"
 FIGURES = DOCS / "screenshots.json"
-README = ROOT / "README.md"
 SHOWN = ("state", "sent", "received", "round_trip_ms", "game_id", "number")  # what a game draws as text
-IMAGE = re.compile(r"!\[[^\]]*\]\((?P<folder>(docs/)?)(?P<stage>[^)/]+)\.png\)")  # a picture's line in README
+# A picture's line on a page, its path relative to the page: docs/x.png, ../x.png, x.png.
+IMAGE = re.compile(r"!\[[^\]]*\]\((?P<path>(?:[^)\s]*/)?(?P<stage>[^)/\s]+)\.png)\)")
 ITALIC = re.compile(r"\*[^*\s].*\*")                              # a caption's line under it
 
 
@@ -142,7 +143,7 @@ SCENES = {  # picture: (its scene, its caption, filled in with the figures of th
     "stage4_classview": (the_class_view, "The class view of stage {stage}: {connected} students, {games} games, "
                                          "{waiting} waiting; in {in_per_s} messages/s, out {out_per_s}; "
                                          "{dropped} moves dropped, all sent by {flagged} student")}
-PAGES = {"stage4_classview": DOCS / "the-class-view.md"}  # pictures a page of docs/ shows, not README
+OWN_SERVER = {"stage4_classview"}  # scenes that start their own server (the class view) and take the picture
 
 
 def stage_of(picture):
@@ -164,25 +165,26 @@ def caption(picture, figures):
     return SCENES[picture][1].format(**figures)
 
 
-def readme_lines(stage, caption, folder="docs/"):
-    """A picture in README: its caption as alt text, and again, visibly, in italics under it
-    (a paragraph of its own, so that it shows under the picture rather than beside it).
-    In a page of docs/ (folder ""), the picture's path is the page's neighbour."""
-    return [f"![{caption}]({folder}{stage}.png)", "", f"*{caption}.*"]
+def picture_lines(path, caption):
+    """A picture on a page: its caption as alt text, and again, visibly, in italics under it
+    (a paragraph of its own, so that it shows under the picture rather than beside it)."""
+    return [f"![{caption}]({path})", "", f"*{caption}.*"]
 
 
-def recaption(readme, captions, folder="docs/"):
-    """README's text with each captioned picture's lines rewritten, the italic line added if
-    missing; and the stages whose picture it shows. No other line changes."""
-    lines, out, shown = readme.split("\n"), [], set()
+def recaption(page, text, captions):
+    """A page's text with each captioned picture's lines rewritten, the italic line added if
+    missing; and the stages whose picture it shows. No other line changes. A picture is
+    one of docs/*.png, by its path from the page (docs/bench/*.png are not captioned here)."""
+    lines, out, shown = text.split("\n"), [], set()
     while lines:
         line = lines.pop(0)
         picture = IMAGE.fullmatch(line)
-        if not picture or picture["stage"] not in captions or picture["folder"] != folder:
+        if not picture or picture["stage"] not in captions or \
+                (page.parent / picture["path"]).resolve() != (DOCS / f"{picture['stage']}.png").resolve():
             out.append(line)
             continue
         shown.add(picture["stage"])
-        out += readme_lines(picture["stage"], captions[picture["stage"]], folder)
+        out += picture_lines(picture["path"], captions[picture["stage"]])
         if lines[:1] == [""] and ITALIC.fullmatch((lines[1:2] or [""])[0]):
             del lines[:2]  # the old caption
     return "\n".join(out), shown
@@ -202,7 +204,7 @@ def main():
                 stack.callback(game.kill)
                 return game
 
-            if picture in PAGES:
+            if picture in OWN_SERVER:
                 drawn = scene(stage, DOCS / f"{picture}.png", stack, cleanup)
             else:
                 server = ServerProcess(stage)
@@ -213,15 +215,15 @@ def main():
             print(f"docs/{picture}.png: {pictures[picture]['caption']}")
     FIGURES.write_text(json.dumps(pictures, indent=2) + "\n", encoding="utf-8")
     print(f"docs/{FIGURES.name}")
-    # README.md may be open in an editor too: read, rewrite and write it in one quick step.
-    text, captioned = recaption(README.read_text(encoding="utf-8"),
-                                {stage: picture["caption"] for stage, picture in pictures.items()})
-    README.write_text(text, encoding="utf-8")
-    for picture, page in PAGES.items():  # its caption there, as README shows the others'
-        text = page.read_text(encoding="utf-8")
-        page.write_text(recaption(text, {picture: pictures[picture]["caption"]}, folder="")[0], encoding="utf-8")
-    for stage in pictures.keys() - captioned - PAGES.keys():
-        print(f"README.md shows no docs/{stage}.png: only {FIGURES.name} has its caption", file=sys.stderr)
+    captioned = set()
+    for page in markdown_pages():  # a page may be open in an editor too: each in one quick step
+        text, shown = recaption(page, read(page), {stage: picture["caption"] for stage, picture in pictures.items()})
+        if shown:
+            page.write_text(text, encoding="utf-8")
+            print(f"{name(page)}: captions of {', '.join(sorted(shown))}")
+        captioned |= shown
+    for stage in pictures.keys() - captioned:
+        print(f"No page shows docs/{stage}.png: only {FIGURES.name} has its caption", file=sys.stderr)
     return 0
 
 

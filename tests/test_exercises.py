@@ -1,4 +1,4 @@
-"""README's exercises: each answer that changes code is applied to a copy of its
+"""The lessons' exercises: each answer that changes code is applied to a copy of its
 stage (tests/answers.py) and run, and what the answer says happens is checked.
 Answers that change no code point to the test that already checks them."""
 import re
@@ -13,7 +13,7 @@ START = [[140, 170], [420, 170]]  # START_POSITIONS in every server.py from stag
 
 
 def applied(where, *names):
-    """The stage folder, copied under `where`, with README's answers `names` applied in turn."""
+    """The stage folder, copied under `where`, with the answers `names` applied in turn."""
     for name in names:
         stage = apply(name, where)
     return str(stage)
@@ -70,8 +70,10 @@ def test_stage2_without_the_queue_reset_a_newcomer_plays_a_player_who_left(tmp_p
     server.out.wait_for(rf"^game started: {re.escape(leaver.name)} vs {re.escape(second.name)}$")
     third = WireClient(server)
     third.wait_for("waiting")  # alone, while the second plays nobody
-    for client in (second, third):
-        client.close()
+    second.close()  # the ghost is the second's opponent, so it goes back in the queue: the third plays it
+    third.wait_for("startgame")
+    server.out.wait_for(rf"^game started: {re.escape(third.name)} vs {re.escape(leaver.name)}$")
+    third.close()
 
 
 def test_stage3_each_game_starts_lower(tmp_path, start_server, start_two_games):
@@ -150,6 +152,6 @@ def test_stage5_a_game_without_walls(tmp_path, start_server, start_two_games, an
     assert opponent.echo()["positions"][0][0] == 0            # the server kept it at the wall
 
 
-def test_every_answer_in_readme_is_tested_here():
+def test_every_answer_on_the_pages_is_tested_here():
     tested = set(re.findall(r'"(stage\d-\d[a-z]?)"', Path(__file__).read_text(encoding="utf-8")))
     assert set(answers()) == tested

@@ -5,6 +5,7 @@ import re
 import pytest
 
 from harness import ROOT, STAGES
+from pages import markdown_pages, name, read
 
 FILES = ("server.py", "game.py")
 # Names a reader must not meet in a lesson: asyncore's and asynchat's machinery,
@@ -77,9 +78,10 @@ def test_stage5_game_moves_itself_with_the_servers_own_lines():
         == rule("stage4_relay", "server.py")
 
 
-def test_readmes_code_excerpts_are_the_stages_own_lines():
+@pytest.mark.parametrize("page", markdown_pages(), ids=name)
+def test_a_pages_code_excerpts_are_the_stages_own_lines(page):
     stage_files = [(ROOT / stage / file).read_text(encoding="utf-8") for stage in STAGES for file in FILES]
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for block in re.findall(r"```python\n(.*?)```", readme, re.S):
+    for block in re.findall(r"```python\n(.*?)```", read(page), re.S):
         for excerpt in re.split(r"^ *\.\.\.\n", block, flags=re.M):  # "..." stands for lines left out
-            assert any(excerpt in text for text in stage_files), f"README quotes lines no stage has:\n{excerpt}"
+            assert any(excerpt in text for text in stage_files), \
+                f"{name(page)} quotes lines no stage has:\n{excerpt}"

@@ -1,0 +1,197 @@
+"""The course pages hold together: every link and #anchor inside the repo resolves, every
+lesson page has the course's headings in order, and every handout is what tools/handouts.py
+makes now, with every exercise and exit question and no teacher text. (The code excerpts,
+captions, diagrams and answers on the same pages have their own tests: test_layout.py,
+test_readme_captions.py, test_diagrams.py, test_exercises.py.) No game runs here."""
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from pages import (EXTERNAL, HANDOUTS, LESSONS, LINK, ROOT, handout, lessons, markdown_pages, name, read, student_text,
+                   teacher_blocks)
+
+README_LINES = 200
+HEADINGS = ["Objectives", "Plan", "What to type", "What to observe", "Common mistakes",
+            "Support and extension", "Exercises", "Exit questions"]
+FENCE = re.compile(r"^ *```.*?^ *```", re.S | re.M)
+INLINE_CODE = re.compile(r"`[^`\n]*`")
+LESSON = re.compile(r"lesson-(\d+)-[a-z-]+\.md")
+
+
+def prose(text):
+    """A page without its code: no fenced block and no inline code holds a link or heading."""
+    return INLINE_CODE.sub("", FENCE.sub("", text))
+
+
+def headings(text, level):
+    return re.findall(rf"^{'#' * level} (.+)$", FENCE.sub("", text), re.M)
+
+
+def anchor(heading):
+    """GitHub's anchor for a heading: its text lower-case, punctuation dropped, spaces to -."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading)  # a link counts as its text
+    return re.sub(r"[^\w\- ]", "", text.strip().lower()).replace(" ", "-")
+
+
+def anchors(page):
+    """Every anchor a page has; a repeated heading gets -1, -2, ... as on GitHub."""
+    found = set()
+    for heading in re.findall(r"^#{1,6} (.+)$", FENCE.sub("", read(page)), re.M):
+        base, n = anchor(heading), 0
+        while (a := base if n == 0 else f"{base}-{n}") in found:
+            n += 1
+        found.add(a)
+    return found
+
+
+def sections(text, level=2):
+    """{heading: its text up to the next heading of that level or higher}; a line in a code
+    block that starts with # is no heading."""
+    found, body, fenced = {}, None, False
+    for line in text.split("\n"):
+        fenced ^= line.lstrip().startswith("```")
+        heading = not fenced and re.match(rf"(#{{1,{level}}}) (.+)$", line)
+        if heading:
+            found[heading[2]] = body = []
+        elif body is not None:
+            body.append(line)
+    return {head: "\n".join(lines) for head, lines in found.items()}
+
+
+PAGES = markdown_pages()
+LESSON_PAGES = lessons()
+
+
+@pytest.mark.parametrize("page", PAGES, ids=name)
+def test_every_link_inside_the_repo_and_every_anchor_resolves(page):
+    broken = []
+    for link in LINK.finditer(prose(read(page))):
+        target = link["target"]
+        if EXTERNAL.match(target):
+            continue  # outside sites are not checked: this machine has no internet
+        path, _, fragment = target.partition("#")
+        where = (page.parent / path).resolve() if path else page
+        if not where.exists() or ROOT.resolve() not in (where, *where.parents):
+            broken.append(f"{target}: no such file in the repo")
+        elif fragment and (where.suffix != ".md" or fragment not in anchors(where)):
+            broken.append(f"{target}: {name(where)} has no heading with that anchor")
+    assert not broken, f"{name(page)}:\n" + "\n".join(broken)
+
+
+def test_readme_is_a_short_front_page_that_links_every_lesson():
+    readme = read(ROOT / "README.md")
+    assert readme.count("\n") <= README_LINES
+    for lesson in LESSON_PAGES:
+        assert f"({name(lesson)})" in readme, f"README.md's unit at a glance does not link {name(lesson)}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=name)
+def test_no_answer_is_folded_in_details(page):
+    assert "<details" not in read(page), f"{name(page)}: <details> folds only on GitHub: use a teacher block"
+
+
+def test_there_is_a_lesson_0_and_they_are_numbered_in_order():
+    numbers = [int(LESSON.fullmatch(lesson.name)[1]) for lesson in LESSON_PAGES]
+    assert numbers == list(range(len(numbers))) and numbers, [lesson.name for lesson in LESSON_PAGES]
+
+
+@pytest.mark.parametrize("lesson", LESSON_PAGES, ids=name)
+def test_a_lesson_page_has_the_courses_headings_in_order(lesson):
+    text = read(lesson)
+    number = int(LESSON.fullmatch(lesson.name)[1])
+    assert re.match(rf"# Lesson {number}: \S", text), f"{name(lesson)} must open with '# Lesson {number}: <title>'"
+    assert headings(text, 1) == [text.split("\n", 1)[0][2:]]
+    assert headings(text, 2) == HEADINGS
+    opening = text.split("\n## ", 1)[0].split("\n", 1)[1].strip()
+    assert opening.count("\n") <= 2 and "50 minutes" in opening, \
+        f"{name(lesson)}: under the title, one or two lines: the stage folder, the one idea, 50 minutes"
+    body = sections(text)
+    assert re.fullmatch(r"\s*<!-- teacher -->\n.*<!-- /teacher -->\s*", body["Plan"], re.S) and \
+        len(teacher_blocks(body["Plan"])) == 1, "the Plan's body is one teacher block"
+    assert re.search(r"^By the end, students can", body["Objectives"], re.M)
+    exercises = headings(body["Exercises"], 3)
+    assert exercises and all(re.fullmatch(rf"Exercise {n}: \S.*", heading) for n, heading in
+                             enumerate(exercises, 1)), exercises
+    for exercise, answer in answered(body["Exercises"], r"^### .*$"):
+        assert answer, f"{name(lesson)}: '{exercise}' has no teacher block with an **Answer.**"
+    questions = answered(body["Exit questions"], r"^\d+\. .*$")
+    assert 2 <= len(questions) <= 4, f"{name(lesson)}: {len(questions)} exit questions"
+    for question, answer in questions:
+        assert answer, f"{name(lesson)}: exit question '{question}' has no teacher block with an **Answer.**"
+
+
+def answered(text, item):
+    """[(an item's first line, whether a teacher block with an **Answer.** follows it)]."""
+    parts = re.split(f"({item})", text, flags=re.M)
+    return [(head.strip(), any("**Answer.**" in block for block in teacher_blocks(body)))
+            for head, body in zip(parts[1::2], parts[2::2])]
+
+
+@pytest.mark.parametrize("lesson", LESSON_PAGES, ids=name)
+def test_a_handout_is_what_the_tool_makes_from_its_lesson_now(lesson):
+    made = HANDOUTS / lesson.name
+    assert made.exists() and read(made) == handout(lesson), \
+        f"{name(made)} is stale: run python tools/handouts.py (make handouts)"
+
+
+def handouts_tool(folder, *args):
+    return subprocess.run([sys.executable, "tools/handouts.py", *args], cwd=folder, capture_output=True,
+                          text=True)
+
+
+def test_every_handout_has_its_lesson_and_the_check_says_so():
+    assert sorted(p.name for p in HANDOUTS.glob("*.md")) == [lesson.name for lesson in LESSON_PAGES]
+    check = handouts_tool(ROOT, "--check")
+    assert check.returncode == 0 and check.stderr == "", check.stderr
+    assert check.stdout.count("min to read") == len(LESSON_PAGES)
+
+
+def test_the_check_names_a_stale_handout_and_the_tool_makes_it_again(tmp_path):
+    shutil.copytree(ROOT / "tools", tmp_path / "tools")
+    shutil.copytree(LESSONS, tmp_path / "docs" / "lessons")
+    shutil.copytree(HANDOUTS, tmp_path / "docs" / "handouts")
+    stale = tmp_path / "docs" / "handouts" / LESSON_PAGES[-1].name
+    stale.write_text(read(stale) + "An answer a student added by hand.\n", encoding="utf-8")
+    check = handouts_tool(tmp_path, "--check")
+    assert check.returncode == 1 and check.stderr == (
+        f"Stale handouts: docs/handouts/{stale.name}. Make them again with: python tools/handouts.py\n")
+    assert handouts_tool(tmp_path).returncode == 0 and read(stale) == read(HANDOUTS / stale.name)
+    assert handouts_tool(tmp_path, "--check").returncode == 0
+
+
+def sentences(text):
+    """A text's sentences of five words or more (those worth looking for elsewhere), each on
+    one line, its Markdown marks dropped."""
+    text = re.sub(r"<!--.*?-->|\*\*Answer\.\*\*|[*`>]", " ", text)
+    return {" ".join(s.split()) for s in re.split(r"(?<=[.!?:])\s+|\n\s*\n", text) if len(s.split()) >= 5}
+
+
+@pytest.mark.parametrize("lesson", LESSON_PAGES, ids=name)
+def test_a_handout_keeps_every_exercise_and_exit_question_and_leaks_no_teacher_text(lesson):
+    text, given = read(lesson), read(HANDOUTS / lesson.name)
+    body = sections(text)
+    for exercise in headings(body["Exercises"], 3):
+        assert f"### {exercise}\n" in given, f"{lesson.name}'s handout has lost '{exercise}'"
+    for question, _ in answered(body["Exit questions"], r"^\d+\. .*$"):
+        assert question in given, f"{lesson.name}'s handout has lost the exit question '{question}'"
+    for mark in ("<!-- teacher", "<!-- /teacher", "**Answer.**", "<!-- answer ", "## Plan\n"):
+        assert mark not in given, f"{lesson.name}'s handout shows {mark!r}"
+    student, flat = sentences(student_text(text)), " ".join(re.sub(r"[*`>]", " ", given).split())
+    for block in teacher_blocks(text):  # a block too short for a sentence of its own: all of it
+        distinctive = sentences(block) - student or {" ".join(re.sub(r"<!--.*?-->|[*`>]", " ", block).split())}
+        leaked = [s for s in distinctive if s in flat]
+        assert not leaked, f"{lesson.name}'s handout shows teacher text: {leaked}"
+
+
+def test_a_handout_says_what_it_is_and_links_to_handouts_not_lesson_pages():
+    for lesson in LESSON_PAGES:
+        given = handout(lesson)
+        assert given.startswith(f"*{headings(read(lesson), 1)[0]}: Student handout, about ")
+        assert f"generated from {name(lesson)} by tools/handouts.py: do not edit" in given.split("\n", 1)[0]
+        for link in LINK.finditer(prose(given)):  # whether each resolves, the link test checks
+            target = link["target"].partition("#")[0]
+            if target and not EXTERNAL.match(target):
+                assert (HANDOUTS / target).resolve().parent != LESSONS.resolve(), f"{lesson.name}: {link[0]}"
