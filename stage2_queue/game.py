@@ -125,6 +125,19 @@ class Game(ConnectionListener):
             screen.blit(text, text.get_rect(center=(WIDTH // 2, HEIGHT // 2 + 50)))
 
 
+def play(game, screen):
+    """The frame loop, the heart of every pygame program: until the game stops
+    running, FPS times a second, five steps make one frame."""
+    clock = pygame.time.Clock()
+    while game.running:
+        for event in pygame.event.get():  # 1. events: keys, and the window's close button
+            game.handle_event(event)
+        game.update()                     # 2. update: send, read, run Network_<action>
+        game.draw(screen)                 # 3. draw the frame, out of sight
+        pygame.display.flip()             # 4. flip: show it in the window
+        clock.tick(FPS)                   # 5. tick: wait, so that a frame lasts 1/FPS s
+
+
 # Armour: below this line is what makes each network failure one clear line (no
 # server, no answer, a server that vanishes, a message with no handler, or one
 # the game cannot use), then the net graph (G; README: See the network), then the
@@ -155,7 +168,10 @@ SERVER_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "server.py"
 # The net graph (G shows and hides it). It starts hidden: the lesson is the two
 # counters, and while it shows, the game sends an echo every PING_SECONDS to keep
 # its round trip fresh, which the counters count too. Press G when the class is
-# ready to watch the traffic.
+# ready to watch the traffic. Its round trip is the lesson's own, sent and timed as a
+# space's echo, and either reads one of two figures, graph or not: under a millisecond
+# when the server's reply is in before the same frame's connection.Pump() reads (the
+# network's own round trip), or about a frame, 1/FPS s, when the next frame reads it.
 GRAPH_KEY = pygame.K_g
 PING_SECONDS = 0.5
 SAMPLE_SECONDS = 0.1      # one point of the graph
@@ -494,16 +510,9 @@ def main():
               file=sys.stderr)
         return 1
     pygame.display.set_caption(f"{STAGE} - {args.host}:{args.port}")
-    clock = pygame.time.Clock()
     try:
         game = ArmouredGame(args.host, args.port)
-        while game.running:
-            for event in pygame.event.get():
-                game.handle_event(event)
-            game.update()
-            game.draw(screen)
-            pygame.display.flip()
-            clock.tick(FPS)
+        play(game, screen)  # the lesson's frame loop, above "# Armour"
     except KeyboardInterrupt:
         return 0  # Ctrl+C in the terminal closes the game like the window's close button
     finally:

@@ -137,9 +137,9 @@ class GameServer(Server):
 
     def serve_forever(self):
         while True:
-            # Send every channel's queued messages, then read what arrives and call
-            # its Network_<action> method. This Pump() is ArmouredServer's (below
-            # "# Armour"): PodSixNet's own never waits, so it would keep a core busy.
+            # Send every channel's queued messages, then read what has arrived and run
+            # its Network_<action> method (below "# Armour", the line "handler(message)").
+            # This Pump() is ArmouredServer's: PodSixNet's own never waits, and would keep a core busy.
             self.Pump()
 
 
@@ -207,7 +207,6 @@ VANISHING = (("TCP_KEEPIDLE", 5),     # after 5 s of silence, ask the peer if it
              ("TCP_KEEPINTVL", 2),    # ask again every 2 s,
              ("TCP_KEEPCNT", 3),      # and after 3 asks unanswered, it has gone
              ("TCP_USER_TIMEOUT", 10000))  # Linux: or after 10 s of sent data unanswered
-GAME_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "game.py")
 
 
 class ArmouredChannel(PlayerChannel):
@@ -260,7 +259,7 @@ class ArmouredChannel(PlayerChannel):
         handler = getattr(self, "Network_" + action, None) if isinstance(action, str) else None
         if handler is None:
             return self.drop(message, "no such action")
-        handler(message)
+        handler(message)  # the channel's Network_<action>: an "echo" runs Network_echo here
         if hasattr(self, "Network"):
             self.Network(message)  # after Network_<action>, as PodSixNet does
 
@@ -640,11 +639,14 @@ def tell_the_class(host, port):
     if host.startswith("127."):
         return log("Only this machine can join. To let the class join, start the server "
                    "with --host 0.0.0.0")
-    game_py = os.path.relpath(GAME_PY)
+    number = STAGE.split(":")[0].split()[-1]  # "stage 4: relay" -> "4"
     port_flag = "" if port == DEFAULT_PORT else f" --port {port}"
     found = addresses() if host == "0.0.0.0" else [host]
     for address in found or ["ADDRESS"]:
-        log(f"students: python {game_py} --host {address}{port_flag}")
+        # The launcher runs the game with the kit's .venv, so nothing need be activated.
+        command = f"tools/kit.py game --stage {number} --host {address}{port_flag}"
+        windows = command.replace("/", "\\")
+        log(f"students: python3 {command}   (Windows: py {windows})")
     if not found:
         log("  where ADDRESS is this machine's: README, Across a classroom network, says how to find it")
 

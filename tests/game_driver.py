@@ -2,7 +2,7 @@
 
     python tests/game_driver.py STAGE_DIR PORT [HOST]
 
-It builds the stage's own Game and runs the frame that game.py's main() runs,
+It builds the stage's own Game and runs the frame that game.py's play() runs,
 handle_event() for each event, update(), draw(), at the game's FPS, with key
 presses and releases scripted by the test. After every command it writes one
 JSON line to stdout: a snapshot of what the game shows and what crossed the

@@ -9,6 +9,8 @@ on nothing it sends arrives, and nothing tells the others, no FIN and no reset.
 The vanishing tests run every stage at once, each with its own server and
 laptops, so that the whole suite waits for TCP's timers once, not once a stage.
 """
+import glob
+import os
 import re
 import shlex
 import signal
@@ -50,14 +52,32 @@ def test_the_server_says_what_students_type_and_it_works_as_typed(stage, classro
     room = classroom(laptops=1)
     server = start_server(stage, "--host", "0.0.0.0", machine=room.teacher)
     line = server.out.wait_for(r"^students: .*").group(0)
-    assert line == f"students: python {stage}/game.py --host {TEACHER} --port {server.port}"
-    # The student's command, word for word, on the laptop: python is this one.
-    game = launch(*shlex.split(line)[2:], machine=room.laptops[0])
+    command = f"tools/kit.py game --stage {stage_number(stage)} --host {TEACHER} --port {server.port}"
+    assert line == f"students: python3 {command}   (Windows: py {command.replace('/', chr(92))})"
+    # The student's command, word for word, on the laptop: python3 is this one. The
+    # launcher runs the game with the kit's .venv, as on a laptop that kit.py set up.
+    kit = launch(*shlex.split(line.split("   (")[0])[2:], machine=room.laptops[0])
     try:
         server.out.wait_for(rf"^{room.address(room.laptops[0])}:\d+ joined")
     finally:
-        game.send_signal(signal.SIGINT)  # Ctrl+C in the student's terminal
-    assert finish(game) == (0, "", "")
+        wait_until(lambda: children(kit.pid), "the launcher's game")
+        for pid in (kit.pid, *children(kit.pid)):  # Ctrl+C in the student's terminal reaches both
+            os.kill(pid, signal.SIGINT)
+    assert finish(kit) == (0, "", "")
+
+
+def children(pid):
+    """The processes whose parent is `pid` (the fourth field of /proc/N/stat)."""
+    found = []
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(stat) as fields:
+                after_name = fields.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended as we looked
+        if int(after_name[1]) == pid:
+            found.append(int(stat.split("/")[2]))
+    return found
 
 
 def test_a_server_for_this_machine_only_is_no_server_to_a_laptop(classroom, start_server):

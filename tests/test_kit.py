@@ -18,7 +18,7 @@ import sys
 import pytest
 
 from classroom import NOBODY, Offline, remove_leftovers, unavailable
-from harness import ROOT, TIMEOUT, Reader, finish, free_port
+from harness import HEADLESS, ROOT, TIMEOUT, Reader, finish, free_port
 
 REAL_PYTHON = os.path.realpath(sys.executable)  # not .venv's: the Python a new user has
 INSTALL_TIMEOUT = 10 * TIMEOUT  # a pip install on a slow, busy machine
@@ -164,6 +164,24 @@ def test_diff_is_coloured_on_a_terminal_and_asks_for_a_stage_it_has(kit):
         code, out, err = kit.run("diff", *[wrong] * bool(wrong))
         assert code == 1 and out == ""
         assert one_line(err) == "kit: Say which stage, from 2 to 5: python3 tools/kit.py diff 3"
+
+
+def test_game_and_server_run_a_stages_file_with_the_venv_and_ask_for_a_stage_it_has(kit):
+    for name, example in (("game", "--host 10.0.0.5"), ("server", "--host 0.0.0.0")):
+        code, out, err = kit.run(name, *example.split(), timeout=TIMEOUT)
+        assert code == 1 and out == "" and one_line(err) == (f"kit: Say which stage, from 1 to 5: python3 "
+                                                             f"tools/kit.py {name} --stage 4 {example}")
+    port = free_port()
+    code, out, err = kit.run("game", "--stage", 2, "--port", port, timeout=TIMEOUT, env=kit.env(**HEADLESS))
+    assert code == 1 and one_line(err) == (f"No server at 127.0.0.1:{port} (Connection refused). Start one "
+                                           f"first: python stage2_queue/server.py --port {port}")
+    with socket.socket() as taken:  # a port another server holds: server.py's own line, so it ran
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, out, err = kit.run("server", "--stage", 3, "--port", port, timeout=TIMEOUT)
+    assert code == 1 and one_line(err) == (f"Port {port} is already in use: is another server still running? "
+                                           f"Stop it with Ctrl+C, or start this one with --port {port + 1}.")
 
 
 def test_check_passes_against_a_running_kit_server(kit, start_server):

@@ -39,6 +39,30 @@ def test_a_lesson_names_no_internals_and_no_limits(stage, file):
     assert not found, f"{stage}/{file} names {found} above '# Armour'"
 
 
+# The frame loop, in its order: events, update, draw, flip, tick.
+FRAME = ("for event in pygame.event.get():", "game.handle_event(event)", "game.update()",
+         "game.draw(screen)", "pygame.display.flip()", "clock.tick(FPS)")
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_games_lesson_holds_the_frame_loop_that_main_runs(stage):
+    lesson, armour = split(stage, "game.py")
+    play = re.search(r"^def play\(game, screen\):\n(.*?)(?=^\S|\Z)", lesson, re.S | re.M)
+    assert play, f"{stage}/game.py has no play(game, screen) above '# Armour'"
+    steps = [play.group(1).find(step) for step in FRAME]
+    assert -1 not in steps and steps == sorted(steps), f"{stage}/game.py: play() lacks {FRAME} in order"
+    main = re.search(r"^def main\(\):\n(.*?)(?=^\S)", armour, re.S | re.M).group(1)
+    assert "play(game, screen)" in main and not any(step in main for step in FRAME[1:])
+
+
+def test_the_frame_loop_is_the_same_in_every_stage():
+    def play(stage):
+        lesson = split(stage, "game.py")[0]
+        return lesson[lesson.index("\ndef play("):]  # to the end of the lesson
+
+    assert len({play(stage) for stage in STAGES}) == 1
+
+
 def test_stage1_server_lesson_is_short_enough_to_read_aloud():
     lesson = split(STAGES[0], "server.py")[0]
     assert lesson.count("\n") <= STAGE1_SERVER_LESSON_LINES
@@ -47,7 +71,7 @@ def test_stage1_server_lesson_is_short_enough_to_read_aloud():
 def test_stage5_game_moves_itself_with_the_servers_own_lines():
     def rule(stage, file):
         text = (ROOT / stage / file).read_text(encoding="utf-8")
-        return re.search(r"^def moved\(.*?(?=^def log|^# Armour)", text, re.S | re.M).group(0)
+        return re.search(r"^def moved\(.*?(?=^def log|^def play|^# Armour)", text, re.S | re.M).group(0)
 
     assert rule("stage5_optimized", "game.py") == rule("stage5_optimized", "server.py") \
         == rule("stage4_relay", "server.py")

@@ -61,3 +61,16 @@ def test_the_movers_incoming_line_climbs_in_stage4_and_stays_flat_in_stage5(stag
         assert heard == out  # every move comes back as "positions", every echo as an echo
     else:
         assert heard == echoes  # only the echoes come back: the line stays flat
+
+
+def test_its_round_trip_is_the_lessons_own_echo_timed_as_a_spaces_is(start_server, start_game):
+    # Graph or not, a round trip reads the network's own (the reply was in before the
+    # frame that sent the echo read) or about a frame (the next frame read it): one
+    # figure, one way of timing it, so the two can differ only by that race.
+    server = start_server("stage1_echo")
+    game = start_game("stage1_echo", server.port)
+    game.until("round_trip_ms is not None")
+    toggle(game)
+    shown = game.until("len(graph['round_trips']) >= 3")
+    assert set(shown["wire"]["sent_actions"]) == {"echo"}  # the graph's pings are the lesson's echo
+    assert shown["graph"]["round_trips"][-1] == shown["round_trip_ms"]  # and it shows the lesson's figure

@@ -5,6 +5,10 @@ r"""The kit's launcher: the same commands on every school machine, nothing to ac
 
     demo [--stage N] [--port P] [--lag MS] [--jitter MS] [--loss PCT] [--wire]
                         a stage's server and two game windows (tools/demo.py)
+    game --stage N [--host H] [--port P]
+                        one stage's game (stageN_*/game.py), to join a server
+    server --stage N [--host 0.0.0.0] [--port P]
+                        one stage's server (stageN_*/server.py); 0.0.0.0 serves the class
     diff N              what stage N adds to stage N-1, both files
     check [--host H] [--port P]
                         is this laptop ready? one line per check, then a verdict
@@ -278,6 +282,25 @@ def run(command, env=None):
 
 def demo(options):
     return run([ready(), ROOT / "tools" / "demo.py", *options])
+
+
+def stage_program(name, example):
+    """`kit.py game` and `kit.py server`: one stage's game.py or server.py, run with .venv's Python."""
+    def command(options):
+        parser = argparse.ArgumentParser(prog=SYSTEM.kit(name).strip(), description=f"One stage's {name}; "
+                                         f"the other options are {name}.py's own ({example}).")
+        parser.add_argument("--stage", type=int, metavar="N")
+        args, rest = parser.parse_known_args(options)
+        folders = stages()
+        if args.stage not in folders:
+            raise Failure(f"Say which stage, from {min(folders)} to {max(folders)}: "
+                          f"{SYSTEM.kit(f'{name} --stage 4 {example}')}")
+        return run([ready(), folders[args.stage] / f"{name}.py", *rest])
+    return command
+
+
+game = stage_program("game", "--host 10.0.0.5")
+server = stage_program("server", "--host 0.0.0.0")
 
 
 def test(options):
@@ -683,12 +706,19 @@ def main(argv):
         return demo(argv[1:])  # its options are tools/demo.py's own
     if argv[:1] == ["test"]:
         return test(argv[1:])  # and these are pytest's
+    if argv[:1] == ["game"]:
+        return game(argv[1:])  # --stage, then game.py's own options
+    if argv[:1] == ["server"]:
+        return server(argv[1:])  # --stage, then server.py's own options
     parser = argparse.ArgumentParser(prog=SYSTEM.kit("").strip(), description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n")[-1])
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("demo", help="a stage's server and two game windows (tools/demo.py's options)")
     commands.add_parser("test", help="the test suite, headless (pytest's options)")
+    commands.add_parser("game", help="one stage's game: --stage N, then game.py's options (--host H)")
+    commands.add_parser("server", help="one stage's server: --stage N, then server.py's options "
+                                       "(--host 0.0.0.0 for a class)")
     command = commands.add_parser("diff", help="what stage N adds to stage N-1")
     command.add_argument("stage", type=int, nargs="?", metavar="N")
     command = commands.add_parser("check", help="is this laptop ready?")
