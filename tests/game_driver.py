@@ -14,7 +14,6 @@ Commands: {"cmd": "frames", "count": N, "keydown": [...], "keyup": [...]},
 {"cmd": "until", "condition": "<Python expression over the snapshot>", "timeout": S},
 {"cmd": "screenshot", "path": P} and {"cmd": "close"}.
 """
-import importlib.util
 import json
 import sys
 import time
@@ -22,56 +21,18 @@ import traceback
 import warnings
 from pathlib import Path
 
-import pygame
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+from stagegame import Wire, key_event, load_stage_game  # noqa: E402 (shared with tools/bot.py)
+
+import pygame  # noqa: E402
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
-    from PodSixNet.Channel import Channel
-    from PodSixNet.Connection import connection
+    from PodSixNet.Channel import Channel  # noqa: E402
+    from PodSixNet.Connection import connection  # noqa: E402
 
 SNAPSHOT = ("state", "notice", "error", "running", "exit_code", "sent", "received",
             "round_trip_ms", "game_id", "number", "positions", "arena")
-
-
-class Wire:
-    """What the connection really sent and received, counted where it happens."""
-
-    def __init__(self):
-        self.sent = self.sent_bytes = 0
-        self.sent_actions, self.received_actions = [], []
-        send, network = connection.Send, connection.Network
-
-        def counted_send(message):
-            size = send(message)  # PodSixNet returns the bytes it queued
-            self.sent += 1
-            self.sent_bytes += size
-            self.sent_actions.append(message.get("action"))
-            return size
-
-        def counted_network(message):  # PodSixNet calls this for every message off the wire
-            self.received_actions.append(message.get("action"))
-            return network(message)
-
-        connection.Send, connection.Network = counted_send, counted_network
-
-    def address(self):
-        """Our end of the connection, as the server names this client."""
-        try:
-            return "%s:%d" % connection.socket.getsockname()[:2]
-        except (AttributeError, OSError):
-            return None  # not connected
-
-
-def load_stage_game(stage_dir):
-    sys.dont_write_bytecode = True  # leave no __pycache__ in a student's stage folder
-    spec = importlib.util.spec_from_file_location("game", Path(stage_dir) / "game.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def key_event(kind, name):
-    return pygame.event.Event(kind, key=pygame.key.key_code(name), mod=0, unicode="")
 
 
 def main():

@@ -117,6 +117,21 @@ def test_a_kill_of_the_launcher_alone_stops_the_demo_and_all_it_started(kit):
     refused(port)
 
 
+def test_bot_runs_tools_bot_py_with_its_options_and_a_kill_stops_it(kit, start_server):
+    server = start_server("stage3_startgame")
+    bot = kit.start("bot", "--stage", 3, "--port", server.port)
+    out, err = Reader(bot.stdout), Reader(bot.stderr)
+    try:
+        out.wait_for(r"^bot: waiting for an opponent$")
+        bot.send_signal(signal.SIGTERM)  # to the launcher only, as `kill PID` does
+        assert bot.wait(TIMEOUT) == 0
+    finally:
+        if bot.poll() is None:
+            bot.kill()
+    out.wait_for(r"^bot: stopped, after 0 moves")
+    assert not err.lines and "Traceback" not in err.text(), err.text()
+
+
 def test_test_adds_the_test_tools_to_the_same_venv_and_passes_pytest_its_options(kit):
     code, out, err = kit.run("test", "-q", "-p", "no:cacheprovider", "tests/test_layout.py", "-k", "armour")
     assert code == 0, out + err
