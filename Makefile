@@ -6,7 +6,9 @@
 #   make demo STAGE=4 LAG=100 JITTER=30   the same, each delay 30 ms more or less (JITTER at most LAG)
 #   make demo STAGE=4 LOSS=2   2% of what crosses is lost and resent, as TCP does (add LAG too, if you like)
 #   make demo STAGE=4 WIRE=1   every message printed in the terminal as it crosses (with LAG, LOSS too)
-#   make bot STAGE=4     a bot player for stage 4 (tools/bot.py; the last stage without STAGE), on PORT
+#   make bot STAGE=4     a bot player for stage 4 (tools/bot.py; the last stage without STAGE), on PORT (and HOST)
+#   make view STAGE=4    the teacher's class view: stage 4's server with a window on the class, on PORT
+#                        (tools/classview.py; add HOST=0.0.0.0 to serve the classroom network)
 #   make test            the whole test suite, headless
 #   make mutants         small bugs put into a copy of the kit one at a time, each must fail its tests
 #                        (tests/mutants.py; about 10 minutes; run it before closing a change to the armour)
@@ -24,6 +26,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAGE ?=
 PORT ?= 31425
+HOST ?=
 LAG ?=
 JITTER ?=
 LOSS ?=
@@ -41,7 +44,7 @@ NOX_PATH := $(subst $(space),:,$(strip $(wildcard $(PYENV_ROOT)/versions/3.*/bin
 FOUND := $(foreach v,$(SUPPORTED),$(if $(shell PATH="$(NOX_PATH)" command -v python$(v)),$(v)))
 MISSING := $(filter-out $(FOUND),$(SUPPORTED))
 
-.PHONY: demo bot test mutants diff screenshots bench profile clean test-pythons test-oldest-newest test-debian-sid
+.PHONY: demo bot view test mutants diff screenshots bench profile clean test-pythons test-oldest-newest test-debian-sid
 
 KIT := $(PYTHON) tools/kit.py
 
@@ -50,7 +53,10 @@ demo:
 		$(if $(JITTER),--jitter $(JITTER)) $(if $(LOSS),--loss $(LOSS)) $(if $(WIRE),--wire)
 
 bot:
-	$(KIT) bot $(if $(STAGE),--stage $(STAGE)) --port $(PORT)
+	$(KIT) bot $(if $(STAGE),--stage $(STAGE)) --port $(PORT) $(if $(HOST),--host $(HOST))
+
+view:
+	$(KIT) view $(if $(STAGE),--stage $(STAGE)) --port $(PORT) $(if $(HOST),--host $(HOST))
 
 test:
 	$(KIT) test

@@ -1,6 +1,7 @@
 """make bench: what the stage-5 optimisation buys, measured on real traffic over loopback.
 
     python tests/bench.py [--seconds S] [--repetitions N] [--max-games N] [--chart PNG]
+    python tests/bench.py --view [--seconds S] [--repetitions N]
 
 It starts each stage's real server.py, and a baseline: stage 5's server with
 its loop swapped for the one in PodSixNet's own examples, Pump() then
@@ -29,6 +30,12 @@ behind is seen, not hidden. Every loaded run's p50 and p99 are drawn against
 its number of games in docs/bench/latency.png, and all that is printed is kept
 in docs/bench/bench.txt. Absolute times drift on a shared
 machine; compare the ratios, from one run.
+
+--view measures only what the teacher's class view (tools/classview.py) costs
+the server: CPU per 1000 moves at VIEW_GAMES games, stage 4's and stage 5's
+server.py alone and in the view with its window (SDL's dummy driver when
+headless), in turn; and the window process's own CPU. It keeps what it prints
+in docs/bench/classview.txt.
 """
 import argparse
 import multiprocessing
@@ -51,6 +58,8 @@ CPU_GAMES = 50    # the load at which CPU per 1000 moves is measured: the server
 FIRST_SEARCH = (100, 1.5, 2)        # games held: start here, step by half, then bisect twice
 REPEATED_SEARCH = (1.1, 0)          # start where the first ended, step by a tenth, no bisection
 SELECT_GAMES = 500  # PodSixNet's own Pump() uses select(), which takes no socket numbered 1024 or more
+VIEW_GAMES = 20     # the load at which --view compares a server alone and in the class view
+VIEW_STATE = os.path.join(ROOT, ".pytest_cache", "bench-view.json")  # where the view's window says its pid
 
 Server = namedtuple("Server", "name stage options max_games")
 BASELINE = "PodSixNet's loop"
@@ -129,7 +138,8 @@ class Client:
 
 
 def start(server, *args):
-    return ServerProcess(server.stage, *args, **server.options)
+    view = ["--state", VIEW_STATE] if server.options.get("view") else []
+    return ServerProcess(server.stage, *args, *view, **server.options)
 
 
 def probe_pair(port, stage):
@@ -325,6 +335,59 @@ def spread(values):
     return f"{form.format(statistics.median(values))} ({form.format(values[0])}–{form.format(values[-1])})"
 
 
+class WindowCpu:
+    """The class view's window process: its CPU seconds a second while the probe runs (loaded_run's watch)."""
+
+    def __init__(self, process, seconds):
+        import json
+        deadline = time.monotonic() + 60
+        while True:  # the window writes its pid once it shows the server's first snapshot
+            try:
+                with open(VIEW_STATE, encoding="utf-8") as state:
+                    self.pid = json.load(state)["window"]["pid"]
+                break
+            except (OSError, ValueError, KeyError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        self.before, self.began = cpu_seconds(self.pid), time.monotonic()
+
+    def wait(self):
+        self.share = (cpu_seconds(self.pid) - self.before) / (time.monotonic() - self.began)
+
+
+def measure_view(args):
+    sys.stdout = Tee(os.path.join(ROOT, "docs", "bench", "classview.txt"))
+    print(f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, Python {platform.python_version()}", flush=True)
+    print(f"The class view's cost: server CPU per 1000 moves, {VIEW_GAMES} games, {args.repetitions} times "
+          "each, in turn:", flush=True)
+    measured = [Server(f"{stage} {how}", stage, {"view": True} if how == "in the view" else {}, VIEW_GAMES)
+                for stage in ("stage4_relay", "stage5_optimized") for how in ("alone", "in the view")]
+    cpu, window = {server.name: [] for server in measured}, {server.name: [] for server in measured}
+    for _ in range(args.repetitions):
+        for server in measured:
+            watched = []
+
+            def watch(process, seconds):
+                if server.options:
+                    watched.append(WindowCpu(process, seconds))
+                    return watched[-1]
+            step = loaded_run(server, VIEW_GAMES, args.seconds, watch)
+            cpu[server.name].append(step["server_cpu"] / step["moves_per_s"] * 1000)
+            window[server.name] += [watching.share for watching in watched]
+    print()
+    for server in measured:
+        line = f"{server.name:<32} CPU s per 1000 moves {spread(cpu[server.name])}"
+        if window[server.name]:
+            line += f"; its window {spread(window[server.name])} of a core"
+        print(line)
+    for stage in ("stage4_relay", "stage5_optimized"):
+        ratios = [viewed / alone for alone, viewed in zip(cpu[f"{stage} alone"], cpu[f"{stage} in the view"])]
+        print(f"{stage}: in the view / alone, run by run: {', '.join(f'x{r:.2f}' for r in ratios)}; "
+              f"median x{statistics.median(ratios):.2f}")
+    return 0
+
+
 def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # room for the load's sockets
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -334,7 +397,11 @@ def main():
     parser.add_argument("--max-games", type=int, default=2000, help="where the capacity search stops")
     parser.add_argument("--chart", default=str(ROOT / "docs" / "bench" / "latency.png"),
                         help="where to draw latency by games")
+    parser.add_argument("--view", action="store_true",
+                        help=f"only the class view's cost: {VIEW_GAMES} games, each server alone and in the view")
     args = parser.parse_args()
+    if args.view:
+        return measure_view(args)
     sys.stdout = Tee(os.path.join(os.path.dirname(os.path.abspath(args.chart)), "bench.txt"))
     began, machine_at_start = time.monotonic(), machine_times()
     print(f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, Python {platform.python_version()}", flush=True)

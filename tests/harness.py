@@ -274,13 +274,16 @@ class ServerProcess:
     leaves it TCP's own timers for a vanished peer; file_limit=N
     lets it open only N files, like a laptop's default 1024; podsixnet_loop=True
     swaps its waiting loop for PodSixNet's own, Pump() and sleep(0.0001);
-    turns=True prints the turns its loop has made, on SIGUSR1.
+    turns=True prints the turns its loop has made, on SIGUSR1. view=True runs it
+    in tools/classview.py, the class view, instead.
     """
 
-    def __init__(self, stage, *args, port=0, machine=None, env=None, **options):
+    def __init__(self, stage, *args, port=0, machine=None, env=None, view=False, **options):
         self.stage = stage
         self.stop_signal = signal.SIGINT if options.get("as_windows") else signal.SIGTERM
-        self.proc = launch(*server_command(stage, **options), "--port", port, *args, machine=machine, env=env)
+        run = ([*command("tools/classview.py", **options), "--stage", stage_number(stage)] if view
+               else server_command(stage, **options))  # view=True: the stage's server in the class view
+        self.proc = launch(*run, "--port", port, *args, machine=machine, env=env)
         self.out, self.err = Reader(self.proc.stdout), Reader(self.proc.stderr)
         self.port = int(self.out.wait_for(r"listening on [\d.]+:(\d+)").group(1))
 

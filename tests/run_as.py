@@ -38,6 +38,7 @@ import argparse
 import asyncio
 import atexit
 import json
+import os
 import runpy
 import select
 import socket
@@ -174,6 +175,7 @@ def main():
     if args.turns:
         count_turns()
     sys.argv = [args.script, *[arg for arg in server_args if arg != "--"]]
+    sys.path[0] = os.path.dirname(os.path.abspath(args.script))  # as `python SCRIPT` has it: its own folder
     runpy.run_path(args.script, run_name="__main__")
 
 

@@ -1,6 +1,6 @@
 """Regenerates the README's screenshots, and their captions, from the real stages, headless.
 
-    make screenshots        (or: python tests/screenshots.py)
+    make screenshots        (or: python tests/screenshots.py [PICTURE ...], those alone)
 
 Each picture is a real game.py window, connected to a real server.py and
 driven by scripted keys, saved as docs/<stage>.png. Its caption's figures come
@@ -8,19 +8,24 @@ from that game at the moment of the screenshot: docs/screenshots.json keeps
 them, with the caption, and README.md shows the caption as the picture's alt
 text and again, in italics, under it (tests/test_readme_captions.py checks that
 the two agree). Run it again whenever a stage's drawing changes.
+
+The class view's picture (tools/classview.py) is its window, with real games
+in progress: PAGES names the page that shows it, instead of README.
 """
 import json
 import re
 import sys
+import tempfile
 from contextlib import ExitStack
+from pathlib import Path
 
-from harness import ROOT, STAGES, GameProcess, ServerProcess, stage_number
+from harness import ROOT, STAGES, GameProcess, ServerProcess, WireClient, encode, stage_number, wait_until
 
 DOCS = ROOT / "docs"
 FIGURES = DOCS / "screenshots.json"
 README = ROOT / "README.md"
 SHOWN = ("state", "sent", "received", "round_trip_ms", "game_id", "number")  # what a game draws as text
-IMAGE = re.compile(r"!\[[^\]]*\]\(docs/(?P<stage>[^)/]+)\.png\)")  # a picture's line in README
+IMAGE = re.compile(r"!\[[^\]]*\]\((?P<folder>(docs/)?)(?P<stage>[^)/]+)\.png\)")  # a picture's line in README
 ITALIC = re.compile(r"\*[^*\s].*\*")                              # a caption's line under it
 
 
@@ -81,6 +86,46 @@ def net_graph_while_holding_a_key(stage, server, cleanup):  # stages 4 and 5, G 
     return first
 
 
+FLOOD = 1500  # moves the cheat in the class view's picture sends for its opponent
+
+
+def the_class_view(stage, picture, stack, cleanup):
+    """Stage 4's class view: three games moving, a fourth with a player who floods moves for
+    the opponent (the server drops them), and a student waiting. Returns the figures shown."""
+    state = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "view.json"
+    server = ServerProcess(stage, "--state", state, view=True)
+    stack.callback(server.stop)
+    games = [game for _ in range(3) for game in two_games(stage, server, cleanup)]
+    cleanup(GameProcess(stage, server.port)).until("state == 'waiting for an opponent'")
+    cheat = WireClient(server)
+    stack.callback(cheat.close)
+    start = cheat.wait_for("startgame")
+    cleanup(GameProcess(stage, server.port)).until("state == 'waiting for an opponent'")
+    for game, keys in zip(games, (["right"], ["left", "up"], ["down"], ["up"], ["right", "up"], ["left"])):
+        game.ask(cmd="frames", count=240, keydown=keys, keyup=[])  # all at once, holding a key
+
+    def shown():
+        try:
+            return json.loads(state.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+    wait_until(lambda: shown().get("totals", {}).get("in_per_s", 0) > 120, "the games to move in the view")
+    bad_move = {"action": "move", "gameID": start["gameID"], "player": 1 - start["player"], "dx": 4, "dy": 0}
+    cheat.send_bytes(encode(bad_move) * FLOOD)  # moves for its opponent, all at once: each is dropped
+    wait_until(lambda: shown().get("totals", {}).get("dropped", 0), "the view to show the drops")
+    asked = Path(f"{state}.picture")
+    asked.write_text(str(picture), encoding="utf-8")  # the window takes it, and says what it shows
+    wait_until(lambda: not asked.exists(), "the class view's picture")
+    for game in games:
+        game.answer()
+    view = json.loads(Path(f"{state}.picture.json").read_text(encoding="utf-8"))
+    totals = view["totals"]
+    return {"stage": stage_number(stage), **{key: totals[key] for key in ("connected", "games", "waiting")},
+            "dropped": totals["dropped"], "in_per_s": round(totals["in_per_s"]),
+            "out_per_s": round(totals["out_per_s"]),
+            "flagged": sum(1 for student in view["students"] if student["dropped"])}
+
+
 NET_GRAPH = ("Stage {stage} net graph: player {number} holds an arrow key; "
              "in {in_per_s:.0f} messages/s, out {out_per_s:.0f} messages/s")
 MID_MATCH = "Stage {stage} mid-match: player {number} holds an arrow key; sent {sent}, received {received}"
@@ -93,7 +138,11 @@ SCENES = {  # picture: (its scene, its caption, filled in with the figures of th
     "stage4_relay": (mid_match, MID_MATCH),
     "stage5_optimized": (mid_match, MID_MATCH),
     "stage4_netgraph": (net_graph_while_holding_a_key, NET_GRAPH),
-    "stage5_netgraph": (net_graph_while_holding_a_key, NET_GRAPH)}
+    "stage5_netgraph": (net_graph_while_holding_a_key, NET_GRAPH),
+    "stage4_classview": (the_class_view, "The class view of stage {stage}: {connected} students, {games} games, "
+                                         "{waiting} waiting; in {in_per_s} messages/s, out {out_per_s}; "
+                                         "{dropped} moves dropped, all sent by {flagged} student")}
+PAGES = {"stage4_classview": DOCS / "the-class-view.md"}  # pictures a page of docs/ shows, not README
 
 
 def stage_of(picture):
@@ -115,24 +164,25 @@ def caption(picture, figures):
     return SCENES[picture][1].format(**figures)
 
 
-def readme_lines(stage, caption):
+def readme_lines(stage, caption, folder="docs/"):
     """A picture in README: its caption as alt text, and again, visibly, in italics under it
-    (a paragraph of its own, so that it shows under the picture rather than beside it)."""
-    return [f"![{caption}](docs/{stage}.png)", "", f"*{caption}.*"]
+    (a paragraph of its own, so that it shows under the picture rather than beside it).
+    In a page of docs/ (folder ""), the picture's path is the page's neighbour."""
+    return [f"![{caption}]({folder}{stage}.png)", "", f"*{caption}.*"]
 
 
-def recaption(readme, captions):
+def recaption(readme, captions, folder="docs/"):
     """README's text with each captioned picture's lines rewritten, the italic line added if
     missing; and the stages whose picture it shows. No other line changes."""
     lines, out, shown = readme.split("\n"), [], set()
     while lines:
         line = lines.pop(0)
         picture = IMAGE.fullmatch(line)
-        if not picture or picture["stage"] not in captions:
+        if not picture or picture["stage"] not in captions or picture["folder"] != folder:
             out.append(line)
             continue
         shown.add(picture["stage"])
-        out += readme_lines(picture["stage"], captions[picture["stage"]])
+        out += readme_lines(picture["stage"], captions[picture["stage"]], folder)
         if lines[:1] == [""] and ITALIC.fullmatch((lines[1:2] or [""])[0]):
             del lines[:2]  # the old caption
     return "\n".join(out), shown
@@ -140,19 +190,25 @@ def recaption(readme, captions):
 
 def main():
     DOCS.mkdir(exist_ok=True)
-    pictures = {}
+    wanted = sys.argv[1:] or list(SCENES)  # python tests/screenshots.py stage4_classview: that one alone
+    pictures = json.loads(FIGURES.read_text(encoding="utf-8")) if FIGURES.exists() else {}
+    pictures = {picture: pictures[picture] for picture in SCENES if picture in pictures}  # in SCENES' order
     for picture, (scene, _) in SCENES.items():
+        if picture not in wanted:
+            continue
         stage = stage_of(picture)
         with ExitStack() as stack:
-            server = ServerProcess(stage)
-            stack.callback(server.stop)
-
             def cleanup(game):
                 stack.callback(game.kill)
                 return game
 
-            game = scene(stage, server, cleanup)
-            drawn = figures(stage, game.screenshot(DOCS / f"{picture}.png"))  # no frame has run since
+            if picture in PAGES:
+                drawn = scene(stage, DOCS / f"{picture}.png", stack, cleanup)
+            else:
+                server = ServerProcess(stage)
+                stack.callback(server.stop)
+                game = scene(stage, server, cleanup)
+                drawn = figures(stage, game.screenshot(DOCS / f"{picture}.png"))  # no frame has run since
             pictures[picture] = {"caption": caption(picture, drawn), "figures": drawn}
             print(f"docs/{picture}.png: {pictures[picture]['caption']}")
     FIGURES.write_text(json.dumps(pictures, indent=2) + "\n", encoding="utf-8")
@@ -161,7 +217,10 @@ def main():
     text, captioned = recaption(README.read_text(encoding="utf-8"),
                                 {stage: picture["caption"] for stage, picture in pictures.items()})
     README.write_text(text, encoding="utf-8")
-    for stage in pictures.keys() - captioned:
+    for picture, page in PAGES.items():  # its caption there, as README shows the others'
+        text = page.read_text(encoding="utf-8")
+        page.write_text(recaption(text, {picture: pictures[picture]["caption"]}, folder="")[0], encoding="utf-8")
+    for stage in pictures.keys() - captioned - PAGES.keys():
         print(f"README.md shows no docs/{stage}.png: only {FIGURES.name} has its caption", file=sys.stderr)
     return 0
 

@@ -16,7 +16,7 @@ import re
 import signal
 import sys
 
-from demo import ROOT, STAGES  # the kit's folder, and {4: "stage4_relay", ...}
+from stages import ROOT, STAGES  # the kit's folder, and {4: "stage4_relay", ...}
 from stagegame import Wire, key_event, load_stage_game  # sets up pygame with no window first
 
 import pygame

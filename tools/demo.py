@@ -17,16 +17,13 @@ the games and the server, with or without a lag.
 """
 import argparse
 import os
-import re
 import signal
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-STAGES = {int(re.match(r"stage(\d+)_", p.name).group(1)): p.name
-          for p in ROOT.glob("stage*_*") if (p / "server.py").exists()}
+from stages import ROOT, STAGES  # the kit's folder, and {4: "stage4_relay", ...}
+
 WINDOW_LEFT_EDGES = (40, 700)  # two 640-pixel windows, side by side
 
 

@@ -11,6 +11,9 @@ r"""The kit's launcher: the same commands on every school machine, nothing to ac
                         one stage's server (stageN_*/server.py); 0.0.0.0 serves the class
     bot [--stage N] [--host H] [--port P] [--seed S]
                         a player with no window, for the odd student (tools/bot.py)
+    view [--stage N] [--delay MS] [server options]
+                        the teacher's class view: the stage's server, and a window
+                        that shows the class (tools/classview.py)
     diff N              what stage N adds to stage N-1, both files
     check [--host H] [--port P]
                         is this laptop ready? one line per check, then a verdict
@@ -307,6 +310,10 @@ server = stage_program("server", "--host 0.0.0.0")
 
 def bot(options):
     return run([ready(), ROOT / "tools" / "bot.py", *options])
+
+
+def view(options):
+    return run([ready(), ROOT / "tools" / "classview.py", *options])
 
 
 def test(options):
@@ -712,6 +719,8 @@ def main(argv):
         return demo(argv[1:])  # its options are tools/demo.py's own
     if argv[:1] == ["bot"]:
         return bot(argv[1:])  # and these are tools/bot.py's
+    if argv[:1] == ["view"]:
+        return view(argv[1:])  # and these are tools/classview.py's
     if argv[:1] == ["test"]:
         return test(argv[1:])  # and these are pytest's
     if argv[:1] == ["game"]:
@@ -724,6 +733,8 @@ def main(argv):
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("demo", help="a stage's server and two game windows (tools/demo.py's options)")
     commands.add_parser("bot", help="a player with no window, for the odd student (tools/bot.py's options)")
+    commands.add_parser("view", help="the class view: a stage's server and a window of the class "
+                                     "(tools/classview.py's options)")
     commands.add_parser("test", help="the test suite, headless (pytest's options)")
     commands.add_parser("game", help="one stage's game: --stage N, then game.py's options (--host H)")
     commands.add_parser("server", help="one stage's server: --stage N, then server.py's options "

@@ -4,16 +4,15 @@ load_stage_game() loads a stage's game.py as a module, key_event() makes the
 key presses a player's keyboard would, and Wire counts what the game's
 connection really sends and receives, at the PodSixNet layer.
 """
-import importlib.util
 import os
-import sys
 import warnings
-from pathlib import Path
 
 os.environ.update(SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")  # before pygame starts: no window,
 #                                          no sound, on any system (Windows, a server with no display)
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
+
+from stages import load  # noqa: E402
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -21,11 +20,7 @@ with warnings.catch_warnings():
 
 
 def load_stage_game(stage_dir):
-    sys.dont_write_bytecode = True  # leave no __pycache__ in a student's stage folder
-    spec = importlib.util.spec_from_file_location("game", Path(stage_dir) / "game.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load(stage_dir, "game")
 
 
 def key_event(kind, name):

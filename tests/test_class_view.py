@@ -1,0 +1,257 @@
+"""The class view, tools/classview.py: the stage's own server.py, with a window for the projector.
+
+The same scripted class runs against a stage's server.py and against the view of that
+stage, and both must serve and log alike. The view's window runs headless (SDL's dummy
+driver) and writes what it shows to a file (--state), which these tests read.
+"""
+import json
+import os
+import re
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from classroom import TEACHER
+from harness import (MOVE_REPLY, POSIX_AND_WINDOWS, REPORT, STAGES, TIMEOUT, Match, Reader, WireClient, encode,
+                     launch, newcomers_pair_at_once, stage_number, stages_from, tcp_connections, wait_until)
+from test_idle_cpu import idle_share
+
+MOVES = 12  # rounds of moves in the scripted class
+
+
+def shown(path, what, condition):
+    """The window's state (what it shows) once condition(state) holds."""
+    found = {}
+
+    def read():
+        try:
+            found["state"] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False  # not written yet
+        return condition(found["state"])
+    wait_until(read, lambda: f"the class view to show {what}; it shows {found.get('state')}")
+    return found["state"]
+
+
+def student(state, name):
+    return next(s for s in state["students"] if s["address"] == name)
+
+
+def move(start, number):
+    return {"action": "move", "gameID": start["gameID"], "player": start["player"],
+            "dx": 4 if number % 2 else -4, "dy": 0}
+
+
+def scripted_class(server):
+    """Two students join, pair, one sends an action that does not exist and (stages 4, 5) moves,
+    then both leave. Returns the server's log as (names replaced) lines, and what each received."""
+    stage = stage_number(server.stage)
+    first = WireClient(server)
+    first.wait_for("connected")
+    first.echo()
+    second = WireClient(server)
+    second.wait_for("connected")
+    second.echo()
+    if stage >= 2:
+        start = first.wait_for("startgame")
+        second.wait_for("startgame")
+    first.send_message({"action": "nonsense"})
+    first.wait_logged(r"sent .*: no such action; dropped$")
+    if stage >= 4:
+        for number in range(1, MOVES + 1):
+            first.send_message(move(start, number))
+            second.wait_for(MOVE_REPLY[stage], number)
+    second.echo()  # all the server sent it has been read: it hangs up with nothing unread
+    second.close()
+    server.wait_for_account(connected=1)
+    if stage >= 2:  # back in the queue
+        first.wait_for("opponentleft")
+        first.wait_for("waiting", 2)
+    first.echo()
+    first.close()
+    server.wait_for_account(connected=0)
+    names = {first.name: "FIRST", second.name: "SECOND", f":{server.port} ": ":PORT "}
+    lines = []
+    for line in server.out.lines:
+        for name, alias in names.items():
+            line = line.replace(name, alias)
+        if not line.startswith("class view:"):
+            lines.append(line)
+    return lines, first.inbox, second.inbox
+
+
+@POSIX_AND_WINDOWS  # the server waits with poll(), and as on Windows with select()
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_view_serves_and_logs_as_the_stages_server_does(stage, start_server, tmp_path):
+    alone = scripted_class(start_server(stage))
+    viewed = start_server(stage, "--state", tmp_path / "view.json", view=True)
+    assert scripted_class(viewed) == alone
+    shown(tmp_path / "view.json", "the class gone", lambda state: state["totals"]["connected"] == 0)
+
+
+@pytest.mark.parametrize("stage", stages_from(4))
+def test_through_the_view_a_move_costs_the_stages_messages_counted_at_the_wire(stage, start_server):
+    server = start_server(stage, counted=True, view=True)
+    match = Match(server)
+    for _ in range(MOVES):
+        match.play()
+    match.check()  # each move told the players the stage tells, exactly once
+    reply = MOVE_REPLY[stage_number(stage)]
+    sent = server.sent_counts()["messages"]
+    per_move = sum(to.get(reply, 0) for to in sent.values()) / MOVES
+    assert per_move == {4: 2.0, 5: 1.0}[stage_number(stage)]
+
+
+@pytest.mark.parametrize("how, delay", [(signal.SIGTERM, 0), (signal.SIGKILL, 0), (signal.SIGTERM, 200)],
+                         ids=["closed", "killed", "closed-with-a-delay"])
+def test_the_window_going_does_not_stop_the_serving(how, delay, start_server, tmp_path):
+    state = tmp_path / "view.json"
+    server = start_server("stage4_relay", "--state", state, "--delay", delay, view=True)
+    window = shown(state, "its window", lambda state: state.get("window"))["window"]
+    os.kill(window["pid"], how)
+    ended = ", with no delay" if delay else ""  # the switch is in the window: it goes with it
+    server.out.wait_for(f"^class view: the window has closed; the server serves on{ended} \\(Ctrl\\+C stops it\\)$")
+    newcomers_pair_at_once(server, connected=0, games=0)
+
+
+def test_a_frozen_window_never_holds_up_the_serving(start_server, tmp_path):
+    # On Windows, dragging a window stops its loop: here the window's process is stopped.
+    state = tmp_path / "view.json"
+    server = start_server("stage4_relay", "--state", state, view=True)
+    window = shown(state, "its window", lambda state: state.get("window"))["window"]
+    feed = re.search(r"--feed\0(\d+)", Path(f"/proc/{window['pid']}/cmdline").read_text()).group(1)
+    others = [WireClient(server) for _ in range(6)]  # more to show: bigger snapshots, a feed full sooner
+    os.kill(window["pid"], signal.SIGSTOP)
+    try:
+        # The server's end of the feed holds what the stopped window has not taken: the feed is full.
+        wait_until(lambda: any(end["local"] == f"127.0.0.1:{feed}" and end["queued"] for end in tcp_connections()),
+                   "the feed to the stopped window to fill")
+        match = Match(server)
+        for _ in range(MOVES):
+            match.play()
+        match.check()  # served in full, the window still stopped
+    finally:
+        os.kill(window["pid"], signal.SIGCONT)
+    mover = match.players[0].name
+    shown(state, "the match, once the window runs again",
+          lambda state: any(s["address"] == mover and s["in"] == MOVES + 2 for s in state["students"]))
+    for other in others:
+        other.close()
+
+
+def test_a_flood_shows_beside_the_student_who_sends_it(start_server, tmp_path):
+    state = tmp_path / "view.json"
+    server = start_server("stage4_relay", "--state", state, view=True)
+    calm, flooding = Match(server), Match(server)
+    flooder = flooding.players[0]
+    for _ in range(5):
+        calm.play()
+    # Moves that name the opponent's player number: each is dropped.
+    cheat = dict(move(flooding.start, 1), player=1 - flooding.start["player"])
+    flood = 3000
+    flooder.send_bytes(b"".join([encode(cheat)] * flood))
+
+    def flood_shown(state):  # many messages a second, past a game's 60, and drops beside them
+        seen = student(state, flooder.name)
+        return seen["in_per_s"] > 100 and seen["dropped"]
+    seen = shown(state, "the flooder's messages a second and drops", flood_shown)
+    assert [s["address"] for s in seen["students"] if s["dropped"]] == [flooder.name]
+    flooder.echo()  # the server has read the whole flood
+    seen = shown(state, "every drop", lambda state: student(state, flooder.name)["dropped"] == flood)
+    assert seen["totals"]["dropped"] == flood
+    assert not any(student(seen, player.name)["dropped"] for player in calm.players)
+    calm.check()  # the calm game was served throughout
+
+
+@pytest.mark.parametrize("stage", stages_from(4))
+def test_a_classroom_of_three_pairs_shows_three_games_where_they_really_are(stage, classroom, start_server,
+                                                                           start_game, tmp_path):
+    room = classroom(laptops=6)
+    state = tmp_path / "view.json"
+    server = start_server(stage, "--host", "0.0.0.0", "--state", state, view=True, machine=room.teacher)
+    server.out.wait_for(rf"^students: python3 tools/kit.py game --stage {stage_number(stage)} --host {TEACHER} ")
+    games = []
+    for pair in range(3):
+        first = start_game(stage, server.port, host=TEACHER, machine=room.laptops[2 * pair])
+        first.until("state == 'waiting for an opponent'")
+        second = start_game(stage, server.port, host=TEACHER, machine=room.laptops[2 * pair + 1])
+        first.until("state.startswith('in game')")
+        second.until("state.startswith('in game')")
+        games += [first, second]
+    for game, keys in zip(games, (["right"], ["left", "up"], ["down"], ["up"], ["left"], ["right", "down"])):
+        game.ask(cmd="frames", count=20 + 5 * games.index(game), keydown=keys, keyup=[])
+    for game in games:
+        game.answer()
+    for game in games:
+        game.frames(1, keyup=["left", "right", "up", "down"])
+    for game in games * 2:
+        game.echo()  # twice round: every move has reached the server, and its news the players
+    reported = {}
+    for game in games:
+        snapshot = game.snapshot()
+        reported.setdefault(snapshot["game_id"], []).append(snapshot["positions"])
+    assert all(first == second for first, second in reported.values())  # both players see one game
+    seen = shown(state, f"three games at {reported}",
+                 lambda state: {g["id"]: g["positions"] for g in state["games"]} ==
+                 {number: positions[0] for number, positions in reported.items()})
+    laptops = {room.address(laptop) for laptop in room.laptops}
+    assert {s["address"].split(":")[0] for s in seen["students"]} == laptops
+    assert all(s["doing"] == "playing" for s in seen["students"]) and seen["window"]["panels"] == 3
+
+
+@POSIX_AND_WINDOWS  # the server's loop wakes in time for a held message, with poll() and select()
+def test_the_delay_switch_holds_everything_the_server_sends_and_keeps_its_order(start_server):
+    server = start_server("stage5_optimized", "--delay", 200, view=True)
+    server.out.wait_for("^class view: .*everything the server sends is held 200 ms")
+    client = WireClient(server)
+    client.wait_for("connected")
+    sent_at, texts = time.monotonic(), [str(number) for number in range(5)]
+    for text in texts:
+        client.send_message({"action": "echo", "text": text})
+    client.wait_for("echo", len(texts))
+    echoes = [n for n, message in enumerate(client.inbox) if message["action"] == "echo"]
+    assert [client.inbox[n]["text"] for n in echoes] == texts
+    assert all(client.arrived[n] - sent_at >= 0.2 for n in echoes)  # a lower bound: no machine is that fast
+
+
+@pytest.mark.parametrize("stage", stages_from(4))
+def test_with_the_delay_stage_4_is_sluggish_and_stage_5_instant_for_the_mover(stage, start_server,
+                                                                               start_two_games):
+    server = start_server(stage, "--delay", 200, view=True)
+    first, _ = start_two_games(stage, server.port)
+    before = first.snapshot()["positions"][first.snapshot()["number"]]
+    after = first.frames(1, keydown=["right"])  # one frame, one move
+    first.frames(1, keyup=["right"])
+    moved = after["positions"][after["number"]] != before
+    assert moved == (stage_number(stage) == 5)  # stage 4 waits for the server's word, 200 ms away
+    first.until(f"positions[number] != {before}")  # and then moves
+
+
+def test_the_idle_view_uses_almost_no_cpu(start_server, connect, tmp_path):
+    """It wakes 15 times a second to offer its window a snapshot: still almost nothing (each
+    idle server.py, tests/test_idle_cpu.py: under 5% of a core)."""
+    state = tmp_path / "view.json"
+    server = start_server("stage5_optimized", "--state", state, view=True)
+    players = [connect(server.port), connect(server.port)]
+    shown(state, "the two players", lambda state: state["totals"]["connected"] == 2)
+    share = idle_share(server, players)
+    REPORT.setdefault("idle_cpu", {})["stage5_optimized in the class view"] = share
+    assert share < 0.05
+
+
+def test_kit_view_runs_the_class_view(tmp_path):
+    state = tmp_path / "view.json"
+    view = launch("tools/kit.py", "view", "--stage", 2, "--port", 0, "--state", state)
+    out, err = Reader(view.stdout), Reader(view.stderr)
+    try:
+        port = int(out.wait_for(r"^stage 2: queue server listening on 127\.0\.0\.1:(\d+)").group(1))
+        assert shown(state, "stage 2", lambda state: state["stage_number"] == 2)["listening"].endswith(f":{port}")
+        view.send_signal(signal.SIGTERM)  # the launcher passes a `kill` on
+        assert view.wait(TIMEOUT) == 0
+    finally:
+        if view.poll() is None:
+            view.kill()
+    out.wait_for("^server stopped$")
+    assert "Traceback" not in err.text(), err.text()
