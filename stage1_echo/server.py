@@ -10,7 +10,7 @@ What this stage teaches:
     into bytes (rencode) and ends them with a marker: a zero byte, three
     dashes, a zero byte (\0---\0). The receiver cuts the stream at each marker
     and turns the bytes back. Nothing keeps the marker out of a message, so
-    one that contains it is cut in two (README: stage 1, exercise 4).
+    one that contains it is cut in two (docs/lessons/lesson-1-echo.md, exercise 4).
   * Channel.Send() only queues a message. The server's loop, Pump(), hands
     each channel's queue to its socket, then reads what has arrived.
 
@@ -91,7 +91,7 @@ def log(line, file=sys.stdout):
 # Armour: below this line is what keeps one client from hurting the others (the
 # limits, bad bytes, a client that stops reading or vanishes, one machine that
 # takes more than its share), then the command line. These lines are the same in
-# every stage; README's "How it holds up" tries each.
+# every stage; docs/engineering.md, "How it holds up", tries each.
 import argparse
 import errno
 import os
@@ -128,7 +128,7 @@ BURST_SECONDS = 2           # and 2 s of that at once: 1200 messages, 20 s of a 
 ACCEPT_PAUSE_SECONDS = 1    # how long to stop taking newcomers when the system has no file for one
 # A laptop that sleeps, or walks out of Wi-Fi, vanishes without a word, and TCP
 # alone notices only after many minutes. These socket options, where the OS has
-# them, make it notice within about 11 s (README: Across a classroom network).
+# them, make it notice within about 11 s (docs/classroom-network.md).
 VANISHING = (("TCP_KEEPIDLE", 5),     # after 5 s of silence, ask the peer if it is there
              ("TCP_KEEPALIVE", 5),    # (the same, as macOS names it)
              ("TCP_KEEPINTVL", 2),    # ask again every 2 s,
@@ -575,14 +575,17 @@ def tell_the_class(host, port):
         windows = command.replace("/", "\\")
         log(f"students: python3 {command}   (Windows: py {windows})")
     if not found:
-        log("  where ADDRESS is this machine's: README, Across a classroom network, says how to find it")
+        log("  where ADDRESS is this machine's: docs/classroom-network.md says how to find it")
 
 
 def stop(signum, frame):
     # Ctrl+C, or `kill`: stop the server. Remember it too, because PodSixNet's
     # Channel.handle_error has a bare "except:" that could swallow what follows.
-    stop.asked = True
-    raise KeyboardInterrupt
+    # A second one while stopping changes nothing: Ctrl+C reaches the launcher
+    # (kit.py) and the server both, and each may pass it on.
+    if not stop.asked:
+        stop.asked = True
+        raise KeyboardInterrupt
 
 
 stop.asked = False
@@ -644,6 +647,8 @@ def main():
     except KeyboardInterrupt:
         console.about = None
         log("server stopped")
+    if hasattr(signal, "pthread_sigmask"):  # and stay stopped: one more, as Python exits, would
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})  # end it by the signal
     return 0
 
 

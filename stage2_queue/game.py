@@ -140,9 +140,9 @@ def play(game, screen):
 
 # Armour: below this line is what makes each network failure one clear line (no
 # server, no answer, a server that vanishes, a message with no handler, or one
-# the game cannot use), then the net graph (G; README: See the network), then the
-# command line. These lines are the same in every stage; README's Troubleshooting
-# lists what they print.
+# the game cannot use), then the net graph (G; docs/lessons/lesson-8-see-the-network.md),
+# then the command line. These lines are the same in every stage;
+# docs/troubleshooting.md lists what they print.
 import argparse
 import copy
 import socket
@@ -158,7 +158,7 @@ CONNECT_SECONDS = 8       # no answer in this long: a firewall, or no such machi
 #                           (under TCP_USER_TIMEOUT's 10 s below, so this line comes first)
 # A server's machine that sleeps, or leaves the network, vanishes without a word,
 # and TCP alone notices only after many minutes. These socket options, where the
-# OS has them, make it notice within about 11 s (README: Across a classroom network).
+# OS has them, make it notice within about 11 s (docs/classroom-network.md).
 VANISHING = (("TCP_KEEPIDLE", 5),     # after 5 s of silence, ask the peer if it is there
              ("TCP_KEEPALIVE", 5),    # (the same, as macOS names it)
              ("TCP_KEEPINTVL", 2),    # ask again every 2 s,

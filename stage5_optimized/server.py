@@ -166,7 +166,7 @@ def log(line, file=sys.stdout):
 # Armour: below this line is what keeps one client from hurting the others (the
 # limits, bad bytes, a client that stops reading or vanishes, one machine that
 # takes more than its share), then the command line. These lines are the same in
-# every stage; README's "How it holds up" tries each.
+# every stage; docs/engineering.md, "How it holds up", tries each.
 import argparse
 import errno
 import os
@@ -203,7 +203,7 @@ BURST_SECONDS = 2           # and 2 s of that at once: 1200 messages, 20 s of a 
 ACCEPT_PAUSE_SECONDS = 1    # how long to stop taking newcomers when the system has no file for one
 # A laptop that sleeps, or walks out of Wi-Fi, vanishes without a word, and TCP
 # alone notices only after many minutes. These socket options, where the OS has
-# them, make it notice within about 11 s (README: Across a classroom network).
+# them, make it notice within about 11 s (docs/classroom-network.md).
 VANISHING = (("TCP_KEEPIDLE", 5),     # after 5 s of silence, ask the peer if it is there
              ("TCP_KEEPALIVE", 5),    # (the same, as macOS names it)
              ("TCP_KEEPINTVL", 2),    # ask again every 2 s,
@@ -650,14 +650,17 @@ def tell_the_class(host, port):
         windows = command.replace("/", "\\")
         log(f"students: python3 {command}   (Windows: py {windows})")
     if not found:
-        log("  where ADDRESS is this machine's: README, Across a classroom network, says how to find it")
+        log("  where ADDRESS is this machine's: docs/classroom-network.md says how to find it")
 
 
 def stop(signum, frame):
     # Ctrl+C, or `kill`: stop the server. Remember it too, because PodSixNet's
     # Channel.handle_error has a bare "except:" that could swallow what follows.
-    stop.asked = True
-    raise KeyboardInterrupt
+    # A second one while stopping changes nothing: Ctrl+C reaches the launcher
+    # (kit.py) and the server both, and each may pass it on.
+    if not stop.asked:
+        stop.asked = True
+        raise KeyboardInterrupt
 
 
 stop.asked = False
@@ -719,6 +722,8 @@ def main():
     except KeyboardInterrupt:
         console.about = None
         log("server stopped")
+    if hasattr(signal, "pthread_sigmask"):  # and stay stopped: one more, as Python exits, would
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})  # end it by the signal
     return 0
 
 

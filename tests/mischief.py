@@ -1,4 +1,4 @@
-"""What one mischievous laptop does to a server: each attack of README's "How it holds up", measured.
+"""What one mischievous laptop does to a server: each attack of docs/engineering.md's "How it holds up", measured.
 
     python tests/mischief.py [--root DIR]
 

@@ -83,6 +83,18 @@ def test_server_stops_cleanly_on_sigterm(stage, start_server):
     assert server.err.text() == ""
 
 
+@pytest.mark.parametrize("stage", STAGES)
+def test_server_stops_cleanly_however_many_times_it_is_told(stage, start_server):
+    # Ctrl+C in a terminal reaches the launcher and the server, and the launcher passes
+    # a kill on: signals that keep coming while the server stops must not break its stop.
+    server = start_server(stage)
+    while server.proc.poll() is None:
+        server.proc.send_signal(server.stop_signal)  # as fast as they come: some land mid-stop
+    assert server.proc.wait(TIMEOUT) == 0
+    server.out.wait_for("^server stopped$")
+    assert server.err.text() == ""
+
+
 def test_every_stage_folder_is_just_a_server_and_a_game():
     for stage in STAGES:
         files = {p.name for p in (ROOT / stage).iterdir() if p.name != "__pycache__"}

@@ -5,8 +5,8 @@ trip plus 200 ms, as Linux computes it), and TCP holds back every byte behind
 it until it arrives; then they all arrive at once. Nothing is lost for good,
 and the order is kept. The bounds checked are physics: a lost chunk cannot
 arrive before its timeout, and nothing behind it can overtake it. How long the
-freezes last in a game is measured and reported (README: Feel head-of-line
-blocking), never checked.
+freezes last in a game is measured and reported
+(docs/lessons/lesson-9-head-of-line.md), never checked.
 """
 import statistics
 import time
