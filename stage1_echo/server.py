@@ -10,7 +10,7 @@ What this stage teaches:
     into bytes (rencode) and ends them with a marker: a zero byte, three
     dashes, a zero byte (\0---\0). The receiver cuts the stream at each marker
     and turns the bytes back. Nothing keeps the marker out of a message, so
-    one that contains it is cut in two (docs/lessons/lesson-1-echo.md, exercise 4).
+    one that contains it is cut in two (docs/handouts/lesson-1-echo.md, exercise 4).
   * Channel.Send() only queues a message. The server's loop, Pump(), hands
     each channel's queue to its socket, then reads what has arrived.
 

@@ -187,7 +187,7 @@ def play(game, screen):
 
 # Armour: below this line is what makes each network failure one clear line (no
 # server, no answer, a server that vanishes, a message with no handler, or one
-# the game cannot use), then the net graph (G; docs/lessons/lesson-8-see-the-network.md),
+# the game cannot use), then the net graph (G; docs/handouts/lesson-8-see-the-network.md),
 # then the command line. These lines are the same in every stage;
 # docs/troubleshooting.md lists what they print.
 import argparse

@@ -8,7 +8,7 @@ What this stage adds to stage 3:
     number. It cuts a longer step to SPEED, keeps the player inside ARENA, and
     only then moves the player.
   * It does not limit how often a player moves: a client that sends 60 moves
-    in one frame moves 60 steps (docs/lessons/lesson-5-authority.md, extension).
+    in one frame moves 60 steps (docs/handouts/lesson-5-authority.md, extension).
   * After every move it sends "positions", both players' positions, to both
     players, the mover included. This is the original project's first build:
     two messages for every move.

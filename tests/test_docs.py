@@ -195,3 +195,14 @@ def test_a_handout_says_what_it_is_and_links_to_handouts_not_lesson_pages():
             target = link["target"].partition("#")[0]
             if target and not EXTERNAL.match(target):
                 assert (HANDOUTS / target).resolve().parent != LESSONS.resolve(), f"{lesson.name}: {link[0]}"
+
+
+def test_every_page_a_program_names_exists_and_a_student_is_sent_to_a_handout():
+    # A stage file, a tool or a line a program prints may name a page; students read the
+    # stage files, so those send them to handouts, never to the teacher's lesson pages.
+    named = re.compile(r"docs/[\w./-]+\.md")
+    for path in sorted([*ROOT.glob("stage*_*/*.py"), *ROOT.glob("tools/*.py")]):
+        for page in named.findall(path.read_text(encoding="utf-8")):
+            assert (ROOT / page).is_file(), f"{name(path)} names {page}, which does not exist"
+            if path.parent.name.startswith("stage"):
+                assert not page.startswith("docs/lessons/"), f"{name(path)} sends a student to {page}"

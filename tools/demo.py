@@ -11,7 +11,7 @@ by up to MS milliseconds either way, so it needs a --lag at least as large: a
 byte cannot arrive before it is sent. Without one, nothing starts.
 --loss PCT (`make demo STAGE=4 LOSS=2`) loses that percentage of what crosses,
 and TCP resends it: everything behind a loss waits for it
-(docs/lessons/lesson-9-head-of-line.md). --wire (`make demo STAGE=4 WIRE=1`) prints every
+(docs/handouts/lesson-9-head-of-line.md). --wire (`make demo STAGE=4 WIRE=1`) prints every
 message in this terminal as it crosses. Each of these puts the proxy between
 the games and the server, with or without a lag.
 """
