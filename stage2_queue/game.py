@@ -164,7 +164,7 @@ VANISHING = (("TCP_KEEPIDLE", 5),     # after 5 s of silence, ask the peer if it
              ("TCP_KEEPINTVL", 2),    # ask again every 2 s,
              ("TCP_KEEPCNT", 3),      # and after 3 asks unanswered, it has gone
              ("TCP_USER_TIMEOUT", 10000))  # Linux: or after 10 s of sent data unanswered
-SERVER_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "server.py")
+KIT_PY = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools", "kit.py")
 # The net graph (G shows and hides it). It starts hidden: the lesson is the two
 # counters, and while it shows, the game sends an echo every PING_SECONDS to keep
 # its round trip fresh, which the counters count too. Press G when the class is
@@ -285,8 +285,9 @@ class ArmouredGame(Game):
         error = message["error"]  # an exception, or the arguments of one
         why = error[-1] if isinstance(error, tuple) else (getattr(error, "strerror", None) or error)
         if self.state == "connecting" and self.address.startswith(("127.", "localhost:")):
-            self.fail(f"No server at {self.address} ({why}). Start one first: "
-                      f"python {os.path.relpath(SERVER_PY)} --port {self.port}")
+            python, number = "py" if os.name == "nt" else "python3", STAGE.split(":")[0].split()[-1]
+            self.fail(f"No server at {self.address} ({why}). Start one first: "  # with the launcher,
+                      f"{python} {os.path.relpath(KIT_PY)} server --stage {number} --port {self.port}")  # no .venv to activate
         elif self.state == "connecting":
             self.fail(f"No server at {self.address} ({why}). Is it running there, "
                       "started with --host 0.0.0.0?")

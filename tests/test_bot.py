@@ -103,7 +103,7 @@ def test_the_bot_says_in_one_line_that_there_is_no_server(start_bot):
     assert bot.proc.wait(TIMEOUT) == 1
     bot.err.wait_for("^No server")
     assert len(bot.err.lines) == 1 and not bot.out.lines
-    assert re.fullmatch(r"No server at 127\.0\.0\.1:\d+ \(.+\)\. Start one first: .*server\.py --port \d+",
+    assert re.fullmatch(r"No server at 127\.0\.0\.1:\d+ \(.+\)\. Start one first: python3 \S*kit\.py server --stage 4 --port \d+",
                         bot.err.text()), bot.err.text()
 
 

@@ -1,7 +1,7 @@
 """Every stage's command line: a student's mistake gets one clear line and an exit code, never a traceback."""
 import pytest
 
-from harness import ROOT, STAGES, TIMEOUT, finish, free_ports, launch, server_command
+from harness import ROOT, STAGES, TIMEOUT, finish, free_ports, launch, server_command, stage_number
 
 
 def one_clear_line(text):
@@ -37,7 +37,7 @@ def test_game_without_a_server_says_how_to_start_one():
         line = one_clear_line(err)
         assert code == 1 and out == ""
         assert f"No server at 127.0.0.1:{port}" in line
-        assert f"python {stage}/server.py --port {port}" in line
+        assert f"python3 tools/kit.py server --stage {stage_number(stage)} --port {port}" in line
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -189,7 +189,7 @@ def test_game_and_server_run_a_stages_file_with_the_venv_and_ask_for_a_stage_it_
     port = free_port()
     code, out, err = kit.run("game", "--stage", 2, "--port", port, timeout=TIMEOUT, env=kit.env(**HEADLESS))
     assert code == 1 and one_line(err) == (f"No server at 127.0.0.1:{port} (Connection refused). Start one "
-                                           f"first: python stage2_queue/server.py --port {port}")
+                                           f"first: python3 tools/kit.py server --stage 2 --port {port}")
     with socket.socket() as taken:  # a port another server holds: server.py's own line, so it ran
         taken.bind(("127.0.0.1", 0))
         taken.listen()
