@@ -206,3 +206,11 @@ def test_every_page_a_program_names_exists_and_a_student_is_sent_to_a_handout():
             assert (ROOT / page).is_file(), f"{name(path)} names {page}, which does not exist"
             if path.parent.name.startswith("stage"):
                 assert not page.startswith("docs/lessons/"), f"{name(path)} sends a student to {page}"
+
+
+@pytest.mark.parametrize("lesson", LESSON_PAGES, ids=name)
+def test_a_handout_prints_as_it_is_with_its_diagram_written_out(lesson):
+    text, page = read(HANDOUTS / lesson.name), read(lesson)
+    assert "<!--" not in text and "```mermaid" not in text, f"{name(lesson)}'s handout needs a Markdown viewer"
+    for arrow in re.findall(r"^    \w+-+>>\w+: (.+)$", page, re.M):  # every message of its diagram
+        assert arrow in text, f"{name(lesson)}'s handout leaves out a message of its diagram: {arrow}"

@@ -5,7 +5,9 @@
 
 A handout is its lesson page without what only the teacher sees: every block
 between a `<!-- teacher -->` line and a `<!-- /teacher -->` line (answers, the
-plan's timings) goes, and so does the Plan heading. Its links are rewritten to
+plan's timings) goes, and so does the Plan heading. It is for printing as it
+is, so a page's comment lines go too, and a wire diagram (Mermaid, which only
+a Markdown viewer draws) becomes the same messages written out, one a line. Its links are rewritten to
 work from docs/handouts/ (a link to another lesson goes to that lesson's
 handout), and a header line gives its reading time at 200 words a minute.
 Never edit a handout: edit its lesson and run this again. tests/test_docs.py
@@ -27,6 +29,11 @@ WORDS_PER_MINUTE = 200
 TEACHER_BLOCK = re.compile(r"^ *<!-- teacher -->\n.*?^ *<!-- /teacher -->\n", re.S | re.M)
 MARKERS = re.compile(r"<!-- /?teacher -->")
 PLAN_HEADING = re.compile(r"^## Plan\n+", re.M)
+COMMENT_LINE = re.compile(r"^ *<!--.*?-->\n", re.M)  # a marker for the tools, not for a reader
+SEQUENCE = re.compile(r"^```mermaid\nsequenceDiagram\n(?P<body>.*?)^```\n", re.S | re.M)
+PARTICIPANT = re.compile(r"^\s*participant (\w+) as (.+)$")
+ARROW = re.compile(r"^\s*(\w+)(-+>>|-+x|-+>)(\w+): (.+)$")
+NOTE = re.compile(r"^\s*Note over [\w,]+: (.+)$")
 # An inline link or picture, [text](target) or ![alt](target); the target has no spaces.
 LINK = re.compile(r"(?P<head>!?\[[^\]]*\]\()(?P<target>[^)\s]+)\)")
 EXTERNAL = re.compile(r"^[a-z][a-z0-9+.-]*:", re.I)  # https:, mailto: ...
@@ -54,6 +61,27 @@ def student_text(text):
     return re.sub(r"\n{3,}", "\n\n", text)  # no gap left where a block was
 
 
+def sequence_as_text(diagram):
+    """A Mermaid sequence diagram's messages, written out for paper."""
+    names, lines = {}, []
+    for line in diagram["body"].splitlines():
+        if PARTICIPANT.match(line):
+            short, name = PARTICIPANT.match(line).groups()
+            names[short] = name
+        elif NOTE.match(line):
+            lines.append(f"({NOTE.match(line)[1]})")
+        elif ARROW.match(line):
+            sender, arrow, receiver, what = ARROW.match(line).groups()
+            sign = "-x" if arrow.endswith("x") else "->"
+            lines.append(f"    {names.get(sender, sender)} {sign} {names.get(receiver, receiver)}: {what}")
+    return "```text\n" + "\n".join(lines) + "\n```\n"
+
+
+def printable(text):
+    """A page as paper shows it: no comment lines, and diagrams written out."""
+    return SEQUENCE.sub(sequence_as_text, COMMENT_LINE.sub("", text))
+
+
 def handout_link(target):
     """A link written on a lesson page, as it must be written on its handout."""
     if EXTERNAL.match(target) or target.startswith("#"):
@@ -71,7 +99,7 @@ def reading_minutes(text):
 
 def handout(lesson):
     """The handout of a lesson page (a Path under docs/lessons/), as text."""
-    body = student_text(lesson.read_text(encoding="utf-8"))
+    body = printable(student_text(lesson.read_text(encoding="utf-8")))
     body = LINK.sub(lambda link: link["head"] + handout_link(link["target"]) + ")", body)
     title = body.split("\n", 1)[0].lstrip("# ").strip()
     source = lesson.relative_to(ROOT).as_posix()
