@@ -155,6 +155,10 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 31425      # the server's default too
 ERROR_SECONDS = 4         # how long an error stays up before the game exits
 CONNECT_SECONDS = 8       # no answer in this long: a firewall, or no such machine
+READ_BYTES = 4096         # the most read from the server a frame (a game's messages come at a few KiB a
+#                           second): the rest waits in the socket, so no server can slow the frames down
+MOST_LINES = 20           # lines about the server's mistakes, a kind each; past that, only counted
+ECHOES_KEPT = 10          # echoes awaiting their reply (5 s of the net graph's); older ones are forgotten
 #                           (under TCP_USER_TIMEOUT's 10 s below, so this line comes first)
 # A server's machine that sleeps, or leaves the network, vanishes without a word,
 # and TCP alone notices only after many minutes. These socket options, where the
@@ -188,9 +192,10 @@ class ArmouredGame(Game):
     never dies of a message its server sends."""
 
     def __init__(self, host, port):
-        self.port, self.unhandled, self.heard_from_server = port, set(), False
-        self.mistakes = set()  # (action, kind) of each mistake of the server's we reported
+        self.port, self.heard_from_server = port, False
+        self.told, self.untold = set(), 0  # (action, kind) of each mistake of the server's we reported
         connection.found_terminator = self.read_message  # check each message before it is queued
+        connection.ac_in_buffer_size = READ_BYTES  # what asynchat reads at a time: once a frame
         Game.__init__(self, host, port)
         self.connect_by = time.monotonic() + CONNECT_SECONDS
         if connection.socket is not None:
@@ -268,18 +273,27 @@ class ArmouredGame(Game):
         return None
 
     def mistake(self, action, kind, line):
-        if (action, kind) not in self.mistakes:  # once: a server may repeat it every frame
-            self.mistakes.add((action, kind))
-            say(line)
+        if (action, kind) in self.told:  # once: a server may repeat it every frame
+            return
+        if len(self.told) < MOST_LINES:
+            self.told.add((action, kind))
+            return say(line)
+        if not self.untold:  # a server that sends kind after kind (x0, x1, ...) gets one line more
+            say(f"The server has sent {MOST_LINES} kinds of message that game.py cannot use: it counts "
+                "the rest, and says how many when it closes.")
+        self.untold += 1
 
     def Network(self, message):
         Game.Network(self, message)
         action = message["action"]
         self.heard_from_server = self.heard_from_server or action not in LOCAL_EVENTS
         if action != "socketConnect" and not hasattr(self, f"Network_{action}"):
-            if action not in self.unhandled:  # once: a held key would repeat it every frame
-                self.unhandled.add(action)
-                say(f"game.py has no Network_{action}, so it ignores {short(message)}")
+            self.mistake(action, "no handler", f"game.py has no Network_{action}, so it ignores {short(message)}")
+
+    def send_echo(self):
+        Game.send_echo(self)
+        while len(self.echo_sent_at) > ECHOES_KEPT:  # a server that never answers: forget the oldest
+            del self.echo_sent_at[next(iter(self.echo_sent_at))]
 
     def Network_error(self, message):
         error = message["error"]  # an exception, or the arguments of one
@@ -327,6 +341,9 @@ class ArmouredGame(Game):
                       "running there, and does its firewall let players in?")
         if self.error and time.monotonic() > self.error_until:
             self.running = False
+        if self.untold and not self.running:  # the game closes: say what mistake() did not
+            say(f"... and {self.untold} more messages of the server's that game.py could not use, not shown.")
+            self.untold = 0
 
     def draw(self, screen):
         try:
@@ -447,8 +464,9 @@ def say(line):
 
 
 def saved(game):
-    """The game's attributes, lists, dicts and sets copied, to take back a message."""
-    return {name: copied(value) for name, value in vars(game).items()}
+    """The game's attributes, lists, dicts and sets copied, to take back a message; not the
+    mistakes it told of, which a message's handler does not change, and which only grow."""
+    return {name: value if name == "told" else copied(value) for name, value in vars(game).items()}
 
 
 def copied(value):

@@ -190,7 +190,9 @@ MAX_PLAYERS = 1000          # at most (--max-players), and never more than the s
 FILE_MARGIN = 24            # files kept for the listening socket, the console and Python's own
 READ_BYTES = 4096           # the most read from one client per turn: none can hog the loop
 MAX_MESSAGE_BYTES = 65536   # a message this long is junk (the game's are under 200 bytes)
+MAX_VALUES = 256            # values in one message at most: a game's have under 32 (a move, 11)
 MAX_UNSENT_BYTES = 65536    # a client this far behind has stopped reading
+SOCKET_BYTES = 65536        # the system's own buffers for each client, each way (it may grow them to MBs)
 SELECT_LIMIT = 512          # the sockets select() can watch on Windows, which has no poll()
 # One machine's fair share. Each rule has its flag, and 0 turns it off.
 PER_ADDRESS = 10            # connections at once from one address: a teacher's demo of several windows
@@ -198,8 +200,9 @@ NEW_PER_ADDRESS = 10        # new connections from one address: 10 at once, then
 LINES_PER_ADDRESS = 10      # log lines about one address, the same way; past that, a count once a second
 REFILL_SECONDS = 10         # how long the two above take to come back in full
 MESSAGE_SECONDS = 5         # a message must arrive whole within this; the first, from connecting
-MESSAGES_PER_SECOND = 600   # read from one client at most: ten times a game's 60 moves a second,
+MESSAGES_PER_SECOND = 600   # read from one address at most: ten times a game's 60 moves a second,
 BURST_SECONDS = 2           # and 2 s of that at once: 1200 messages, 20 s of a game's moves after a hiccup
+WORK_VALUES, WORK_BYTES = 32, 4096  # a message costs 1 more of that for each 32 values and each 4 KiB it holds
 ACCEPT_PAUSE_SECONDS = 1    # how long to stop taking newcomers when the system has no file for one
 # A laptop that sleeps, or walks out of Wi-Fi, vanishes without a word, and TCP
 # alone notices only after many minutes. These socket options, where the OS has
@@ -219,14 +222,15 @@ class ArmouredChannel(PlayerChannel):
         PlayerChannel.__init__(self, *args, **kwargs)
         self.unlogged_drops, self.quiet_until = 0, 0.0  # see drop()
         self.share = self._server.shares[self.addr[0]]  # its machine's (FairShare, below)
-        self.reading = True                             # False while over its budget
-        self.budget, self.budget_at = self._server.burst, time.monotonic()  # messages it may send
+        self.share.connections.add(self)
         self.whole_by = after(self._server.message_seconds)  # when its first message must be in
         self.has_spoken = False
         notice_vanishing(self.socket)  # so that a vanished client is noticed
+        for buffer in (socket.SO_SNDBUF, socket.SO_RCVBUF):  # so that one that stops reading costs little
+            self.socket.setsockopt(socket.SOL_SOCKET, buffer, SOCKET_BYTES)
 
     def readable(self):
-        return self.reading  # asyncore watches the socket only if so; while not, TCP makes the client wait
+        return self.share.reading  # asyncore watches the socket only if so; while not, TCP makes the client wait
 
     def collect_incoming_data(self, data):
         # asynchat hands over each piece of a message until the end marker.
@@ -250,13 +254,16 @@ class ArmouredChannel(PlayerChannel):
         if not self.connected:
             return  # closed earlier in this same read
         console.about = self.share
-        self.spend_budget()
         try:
             message = loads(raw)  # (below)
-        except KeyNotText as refused:
-            return self.drop(raw, str(refused))
+        except Refused as refused:  # it decodes, but is not a message to use
+            message = refused
         except Exception:
             return self.cut("sent bytes that do not decode")
+        # Each message costs its machine's budget by the work it took: 1 for a game's.
+        self._server.spend(self.share, 1 + loads.values // WORK_VALUES + len(raw) // WORK_BYTES)
+        if isinstance(message, Refused):
+            return self.drop(raw, str(message))
         action = message.get("action") if isinstance(message, dict) else None
         handler = getattr(self, "Network_" + action, None) if isinstance(action, str) else None
         if handler is None:
@@ -264,20 +271,6 @@ class ArmouredChannel(PlayerChannel):
         handler(message)  # the channel's Network_<action>: an "echo" runs Network_echo here
         if hasattr(self, "Network"):
             self.Network(message)  # after Network_<action>, as PodSixNet does
-
-    def spend_budget(self):
-        # Each message costs one from a budget that refills at messages_per_second,
-        # up to BURST_SECONDS of it. A client past it is not read for a while
-        # (readable(), above): nothing it sent is lost, TCP holds it, and a client
-        # flooding moves cannot make the server flood its opponent.
-        self.budget -= 1
-        rate = self._server.messages_per_second
-        if self.budget < 1 and rate:
-            now = time.monotonic()
-            self.budget = min(self._server.burst, self.budget + rate * (now - self.budget_at))
-            self.budget_at = now
-            if self.budget < 1:  # read again once a tenth of a second's worth has come back
-                self._server.stop_reading(self, now + (rate / 10 - self.budget) / rate)
 
     def drop(self, message, reason):
         # One line for a dropped message, then at most one a second with a count,
@@ -311,6 +304,11 @@ class ArmouredChannel(PlayerChannel):
         log(f"{self.address} {why}; closing its connection")
         self.handle_close()  # PodSixNet's: it calls our Close(), then closes the socket
 
+    def handle_expt(self):
+        # asyncore calls this for TCP's urgent byte (poll's POLLPRI). No game sends
+        # one, and PodSixNet ignores it, which leaves it pending: the loop would spin.
+        self.cut("sent an urgent (out-of-band) byte, which no game sends")
+
     def Error(self, error):
         # PodSixNet calls this after it has closed the channel because of an
         # error: a broken connection, or a bug in this file.
@@ -323,18 +321,21 @@ class ArmouredChannel(PlayerChannel):
         self._server.player_left(self)
 
 
-class KeyNotText(ValueError):
-    """A message with a dict key that is not text: refused before the key goes in a dict."""
+class Refused(ValueError):
+    """A message that decodes, but is refused: too many values, or a dict key that is not text."""
 
 
 class FairShare:
     """What the server knows of one address (one machine): its connections, the new
     ones it may open, and the lines the console may show about it. Each of the last
-    two is a token bucket: `size` at once, then refilled in REFILL_SECONDS."""
-    __slots__ = ("connections", "joins", "joined_at", "lines", "logged_at", "unshown")
+    two is a token bucket: `size` at once, then refilled in REFILL_SECONDS. Its
+    connections share one budget of messages (ArmouredServer.spend())."""
+    __slots__ = ("connections", "joins", "joined_at", "lines", "logged_at", "unshown", "budget", "budget_at",
+                 "reading")
 
     def __init__(self, server):
-        self.connections, self.unshown = 0, None  # unshown: lines not shown lately, kind -> how many
+        self.connections, self.unshown = set(), None  # unshown: lines not shown lately, kind -> how many
+        self.budget, self.budget_at, self.reading = server.burst, time.monotonic(), True
         self.joins, self.joined_at = server.new_per_address, time.monotonic()
         self.lines, self.logged_at = console.lines_per_address, self.joined_at
 
@@ -405,7 +406,7 @@ class ArmouredServer(GameServer):
     def __init__(self, *args, **kwargs):
         GameServer.__init__(self, *args, **kwargs)
         self.shares = defaultdict(lambda: FairShare(self))  # host -> FairShare, for those seen lately
-        self.not_reading = {}       # channel -> when to read it again
+        self.not_reading = {}       # FairShare -> when to read its address again
         self.accept_trouble, self.accept_again_at = None, 0.0
         self.next_sweep = 0.0
 
@@ -430,7 +431,6 @@ class ArmouredServer(GameServer):
         if why:
             sock.close()
             return log(f"{addr[0]}:{addr[1]} refused: {why}")
-        share.connections += 1
         channel = self.channelClass(sock, addr, self, self._map)
         self.channels.append(channel)
         channel.Send({"action": "connected"})
@@ -439,7 +439,7 @@ class ArmouredServer(GameServer):
     def refusal(self, share):
         if len(self.channels) >= self.max_players:  # refuse it now, or accept() fails later
             return f"the server is full ({self.max_players} players)"
-        if self.per_address and share.connections >= self.per_address:
+        if self.per_address and len(share.connections) >= self.per_address:
             return f"{self.per_address} connections from this address already (--per-address)"
         if not share.may_join(self.new_per_address):
             return (f"too many new connections from this address: {self.new_per_address} at once, then "
@@ -461,24 +461,37 @@ class ArmouredServer(GameServer):
     def player_left(self, channel):
         if channel in self.channels:
             console.about = channel.share
-            channel.share.connections -= 1
-            self.not_reading.pop(channel, None)
+            channel.share.connections.discard(channel)
             if channel.unlogged_drops:  # what drop() had not shown
                 log(f"{channel.address} had {channel.unlogged_drops} more messages dropped, not shown")
         GameServer.player_left(self, channel)
 
-    def stop_reading(self, channel, until):
-        channel.reading = False
-        self.not_reading[channel] = until
+    def spend(self, share, cost):
+        # An address's connections share one budget, so that ten connections buy
+        # no more of the server than one. It refills at messages_per_second, up to
+        # BURST_SECONDS of it; a message of a game's size costs 1, a bigger one more.
+        # Past it, the address's connections are not read for a while (readable(),
+        # above): nothing is lost, TCP holds it, and a client flooding moves cannot
+        # make the server flood its opponent.
+        share.budget -= cost
+        rate = self.messages_per_second
+        if share.budget < 1 and rate:
+            now = time.monotonic()
+            share.budget = min(self.burst, share.budget + rate * (now - share.budget_at))
+            share.budget_at = now
+            if share.budget < 1:  # read again once a tenth of a second's worth has come back
+                share.reading = False
+                self.not_reading[share] = now + (rate / 10 - share.budget) / rate
 
     def read_again(self, now):
-        for channel, until in list(self.not_reading.items()):
+        for share, until in list(self.not_reading.items()):
             if now >= until:
-                del self.not_reading[channel]
-                channel.budget = min(self.burst, channel.budget + self.messages_per_second * (now - channel.budget_at))
-                channel.reading, channel.budget_at = True, now
-                if channel.whole_by is not None:  # its unfinished message waited for us, not for it
-                    channel.whole_by = after(self.message_seconds)
+                del self.not_reading[share]
+                share.budget = min(self.burst, share.budget + self.messages_per_second * (now - share.budget_at))
+                share.reading, share.budget_at = True, now
+                for channel in share.connections:
+                    if channel.whole_by is not None:  # its unfinished message waited for us, not for it
+                        channel.whole_by = after(self.message_seconds)
 
     def Pump(self):
         if stop.asked:
@@ -515,7 +528,7 @@ class ArmouredServer(GameServer):
         # that have left.
         self.next_sweep = now + 1
         for channel in list(self.channels):
-            if channel.whole_by is not None and now > channel.whole_by and channel.reading:
+            if channel.whole_by is not None and now > channel.whole_by and channel.share.reading:
                 seconds = f"{self.message_seconds:g} s"
                 channel.cut(f"took over {seconds} to send a whole message" if channel.has_spoken else
                             f"sent part of a message, and no more, in its first {seconds}" if channel._ibuffer else
@@ -540,53 +553,89 @@ class ArmouredServer(GameServer):
             Server.set_reuse_addr(self)
 
 
-def decoder_refusing_keys_that_are_not_text():
-    # rencode decodes a dict straight into a Python dict. Ints and tuples of ints
-    # hash the same in every process, so a client can send thousands of keys
-    # that share one hash, and the dict takes quadratic time to build: one 64 KiB
-    # message, a fifth of a second. A str's hash is salted with a secret each
-    # process picks as it starts, and nothing the server sends shows it, so
-    # nobody can choose str keys that collide. These dict decoders put only str
-    # keys in a dict, and loads() refuses a message that had any other key.
-    other_keys = []  # of the message being decoded
+def checked_decoder():
+    # rencode decodes each value in pure Python, about 2 us a value whatever its
+    # size, so a 64 KiB message of 65 000 empty strings takes a tenth of a second.
+    # These decoders of lists, tuples and dicts count the values, and stop at
+    # MAX_VALUES: asynchat has already cut the message, so nothing past the cap
+    # need be decoded. They also put only str keys in a dict: ints and tuples of
+    # ints hash the same in every process, so a client can send keys that share
+    # one hash, and the dict takes quadratic time to build. A str's hash is salted
+    # with a secret each process picks as it starts, and nothing the server sends
+    # shows it. loads() refuses a message past the cap or with any other key, and
+    # keeps in loads.values how many values it decoded (for the budget).
+    decode, other_keys = rencode.decode_func, []
 
-    def entry(x, f, decoded):
-        key, f = rencode.decode_func[x[f:f + 1]](x, f)
-        value, f = rencode.decode_func[x[f:f + 1]](x, f)
+    def count(values):
+        loads.values += values
+        if loads.values > MAX_VALUES:
+            raise Refused(f"more than {MAX_VALUES} values")
+
+    def entry(x, f, decoded):  # a key and its value
+        key, f = decode[x[f:f + 1]](x, f)
+        value, f = decode[x[f:f + 1]](x, f)
         if type(key) is str:
             decoded[key] = value
         else:
             other_keys.append(key)
         return f
 
-    def dict_to_end(x, f):  # rencode's dict that ends with its end byte
+    def sequence(kind):  # a list or a tuple that ends with rencode's end byte
+        def decode_to_end(x, f):
+            values, f = [], f + 1
+            while x[f:f + 1] != rencode.CHR_TERM:
+                count(1)
+                value, f = decode[x[f:f + 1]](x, f)
+                values.append(value)
+            return kind(values), f + 1
+        return decode_to_end
+
+    def sequence_of(kind, length):  # a list or a tuple of a length given by its type byte
+        def decode_fixed(x, f):
+            count(length)
+            values, f = [], f + 1
+            for _ in range(length):
+                value, f = decode[x[f:f + 1]](x, f)
+                values.append(value)
+            return kind(values), f
+        return decode_fixed
+
+    def dict_to_end(x, f):
         decoded, f = {}, f + 1
         while x[f:f + 1] != rencode.CHR_TERM:
+            count(2)
             f = entry(x, f, decoded)
         return decoded, f + 1
 
-    def dict_of(length):  # rencode's dict of a length given by its type byte
-        def decode(x, f):
+    def dict_of(length):
+        def decode_fixed(x, f):
+            count(2 * length)
             decoded, f = {}, f + 1
             for _ in range(length):
                 f = entry(x, f, decoded)
             return decoded, f
-        return decode
+        return decode_fixed
 
     def loads(raw):
         other_keys.clear()
+        loads.values = 1  # the message itself
         message = rencode.loads(raw)  # raises if the bytes do not decode
         if other_keys:
-            raise KeyNotText(f"a key that is not text, {short(other_keys[0])}")
+            raise Refused(f"a key that is not text, {short(other_keys[0])}")
         return message
 
-    rencode.decode_func[rencode.CHR_DICT] = dict_to_end
+    decode[rencode.CHR_LIST], decode[rencode.CHR_TUPLE] = sequence(list), sequence(tuple)
+    decode[rencode.CHR_DICT] = dict_to_end
+    for kind, first, lengths in ((list, rencode.LIST_FIXED_START, rencode.LIST_FIXED_COUNT),
+                                 (tuple, rencode.TUPLE_FIXED_START, rencode.TUPLE_FIXED_COUNT)):
+        for length in range(lengths):
+            decode[bytes([first + length])] = sequence_of(kind, length)
     for length in range(rencode.DICT_FIXED_COUNT):
-        rencode.decode_func[bytes([rencode.DICT_FIXED_START + length])] = dict_of(length)
+        decode[bytes([rencode.DICT_FIXED_START + length])] = dict_of(length)
     return loads
 
 
-loads = decoder_refusing_keys_that_are_not_text()  # bytes back into a message
+loads = checked_decoder()  # bytes back into a message
 
 
 def after(seconds):
@@ -682,7 +731,7 @@ def main():
                                                        f"{REFILL_SECONDS} s; past that, a count a second"),
             ("--message-seconds", MESSAGE_SECONDS, "seconds a message may take to arrive whole; the first, "
                                                    "from connecting"),
-            ("--messages-per-second", MESSAGES_PER_SECOND, f"messages read from one client a second, "
+            ("--messages-per-second", MESSAGES_PER_SECOND, f"messages read from one address a second, "
                                                            f"{BURST_SECONDS} s of them at once")):
         parser.add_argument(flag, type=int, default=default, metavar="N",
                             help=f"{what}; 0: no limit (default %(default)s)")

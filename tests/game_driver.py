@@ -31,7 +31,7 @@ with warnings.catch_warnings():
     from PodSixNet.Channel import Channel  # noqa: E402
     from PodSixNet.Connection import connection  # noqa: E402
 
-SNAPSHOT = ("state", "notice", "error", "running", "exit_code", "sent", "received",
+SNAPSHOT = ("state", "notice", "error", "running", "exit_code", "sent", "received", "echo_sent_at",
             "round_trip_ms", "game_id", "number", "positions", "arena")
 
 

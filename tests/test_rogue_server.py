@@ -233,3 +233,43 @@ def test_a_game_that_keeps_what_cannot_be_copied_still_takes_its_messages(tmp_pa
     game = start_game(str(fonts), start_server(stage).port)
     assert game.until("round_trip_ms is not None")["error"] is None
     assert game.err.lines == []
+
+
+READ_BYTES, MOST_LINES, ECHOES_KEPT = 4096, 20, 10  # in every game.py
+
+
+@pytest.mark.parametrize("stage", [STAGES[0], STAGES[-1]])
+def test_a_flood_of_unknown_actions_is_read_a_frame_at_a_time_and_told_in_a_few_lines(stage, rogue_servers,
+                                                                                       start_game):
+    server, = rogue_servers(1)
+    game = start_game(stage, server.port)
+    server.accept()
+    server.send({"action": "connected"})
+    game.until("state == 'connected'")
+    kinds = 3000  # x0, x1, ...: each a kind of its own, as a broken server could send
+    server.sock.sendall(b"".join(encode({"action": f"x{n}"}) for n in range(kinds)))
+    most = READ_BYTES // len(encode({"action": "x0"})) + 1  # what one frame's read can hold
+    received = game.snapshot()["wire"]["received"]
+    for _ in range(10):
+        now = game.frames(1)["wire"]["received"]
+        assert now - received <= most, f"one frame took {now - received} messages: more than one read holds"
+        received = now
+    game.until(f"wire['received'] >= {kinds + 1}")  # the rest, a frame at a time (and the greeting)
+    assert len(game.err.lines) == MOST_LINES + 1, game.err.lines[-3:]  # a line each, then one to say so
+    assert "it counts the rest, and says how many when it closes" in game.err.lines[-1]
+    game.close_window()
+    game.err.wait_for(rf"^\.\.\. and {kinds - MOST_LINES} more messages of the server's that game.py could "
+                      r"not use, not shown\.$")
+
+
+def test_a_server_that_never_answers_echoes_costs_the_game_no_more_with_time(rogue_servers, start_game):
+    server, = rogue_servers(1)
+    game = start_game(STAGES[-1], server.port)
+    server.accept()
+    server.send({"action": "connected"})
+    game.until("state == 'connected'")
+    for _ in range(3 * ECHOES_KEPT):  # space, again and again: echoes that never come back
+        game.frames(1, keydown=["space"], keyup=["space"])
+    shown = game.snapshot()
+    assert shown["wire"]["sent_actions"].count("echo") == 3 * ECHOES_KEPT + 1  # and the hello
+    assert len(shown["echo_sent_at"]) == ECHOES_KEPT  # only the newest wait for their reply
