@@ -374,3 +374,27 @@ def test_the_server_takes_only_the_delays_the_window_offers(start_server, tmp_pa
                      "(0, 100, 200, 300): ignored, and any more not shown",
                      "class view: everything the server sends is now held 300 ms"]
     assert shown(state, "the delay", lambda state: state["delay_ms"] == 300)
+
+
+@pytest.mark.parametrize("stage", ["stage2_queue", "stage4_relay"])
+def test_an_address_that_holds_more_than_one_seat_is_marked(stage, start_server, tmp_path):
+    """Issue 31, the pairing hostage: one address holds several players waiting or in games, and
+    newcomers are paired with them. The view marks the address's rows with its seat count."""
+    state = tmp_path / "view.json"
+    server = start_server(stage, "--state", state, view=True)
+    hostage, honest = next(LOOPBACK), next(LOOPBACK)
+    held = []
+    for _ in range(3):  # one at a time: they pair by arrival, so one game, and the third waiting
+        held.append(WireClient(server, host=hostage))
+        held[-1].wait_for("waiting" if len(held) != 2 else "startgame")
+    newcomer = WireClient(server, host=honest)
+    for client in (newcomer, held[2]):
+        client.wait_for("startgame")  # the honest newcomer is paired with the hostage's third
+    seen = shown(state, "the hostage's three seats", lambda state: state["totals"]["connected"] == 4 and
+                 state["totals"]["games"] == 2 and state["crowded"] == {hostage: 3})
+    assert {s["address"]: s["seats"] for s in seen["students"]} == {
+        **{client.name: 3 for client in held}, newcomer.name: 1}
+    held[0].close()
+    shown(state, "two seats left", lambda state: state["crowded"] == {hostage: 2})
+    for client in [*held[1:], newcomer]:
+        client.close()

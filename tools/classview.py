@@ -48,7 +48,7 @@ import subprocess
 import sys
 import time
 import weakref
-from collections import deque
+from collections import Counter, deque
 from pathlib import Path
 
 from stages import ROOT, STAGES, load  # the kit's folder, {4: "stage4_relay", ...}, and a stage's file
@@ -286,6 +286,8 @@ class View:
         waiting = getattr(server, "waiting_game", None)
         games = getattr(server, "games", [])
         students, totals = [], list(self.gone)
+        seats = Counter(channel.addr[0] for channel in server.channels  # waiting, or in a game
+                        if getattr(channel, "game", None) is not None)
         for channel in server.channels:
             counts = channel.view_counts + [channel.dropped]
             totals = [a + b for a, b in zip(totals, counts)]
@@ -301,11 +303,15 @@ class View:
             students.append({"address": channel.address, "doing": doing, "player": player,
                              "game": None if game is None or game is waiting else self.game_number(game),
                              "in": counts[0], "in_bytes": counts[1], "out": counts[2], "out_bytes": counts[3],
-                             "dropped": counts[4], "slowed": not getattr(channel, "reading", True)})
+                             "dropped": counts[4], "slowed": not getattr(channel, "reading", True),
+                             "seats": seats[channel.addr[0]]})
         return {"time": now, "stage": self.module.STAGE, "stage_number": self.stage, "listening": self.listening,
                 "join": self.join, "delay_ms": round(self.delay * 1000),
                 "arena": list(getattr(self.module, "ARENA", ())),
                 "students": students,
+                # An address that holds more than one seat can keep newcomers waiting for players who
+                # never play (issue 31): --per-address 1 or 2 keeps it to that many.
+                "crowded": {host: count for host, count in seats.items() if count > 1},
                 "games": [{"id": self.game_number(game), "players": [c.address for c in game.channels],
                            "positions": getattr(game, "positions", None)} for game in games],
                 "waiting": waiting.channels[0].address if waiting is not None and waiting.channels else None,
@@ -618,8 +624,9 @@ class Window:
             rows.append([(student["address"], TEXT), (doing, colour), (f"{student['in_per_s']:.0f}", busy),
                          (f"{student['out_per_s']:.0f}", TEXT), (kilo(student["in_bytes_per_s"]), TEXT),
                          (kilo(student["out_bytes_per_s"]), TEXT),
-                         (student["dropped"] or "", ALERT)])
-        titles = ["student", "doing", "in/s", "out/s", "in B/s", "out B/s", "drops"]
+                         (student["dropped"] or "", ALERT),
+                         (student["seats"] if student["seats"] > 1 else "", WARN)])
+        titles = ["student", "doing", "in/s", "out/s", "in B/s", "out B/s", "drops", "seats"]
         fit = max(1, int(height // self.font(14).get_linesize()) - 2)  # rows at the smallest size
         if len(rows) > fit:
             more, rows = more + len(rows) - fit, rows[:fit]
@@ -630,7 +637,7 @@ class Window:
             widths = [max([font.size(title)[0]] + [font.size(str(row[n][0]))[0] for row in rows])
                       for n, title in enumerate(titles)]
             gap = font.size("00")[0]
-            if size <= 14 or (font.get_linesize() * lines <= height and sum(widths) + gap * 6 <= width):
+            if size <= 14 or (font.get_linesize() * lines <= height and sum(widths) + gap * 7 <= width):
                 break
             size -= 1
         xs, x = [], left
