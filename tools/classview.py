@@ -19,7 +19,8 @@ is dropped; if the window closes, the server says so in one line and serves on.
 
 The window shows every connected student (address; waiting, or in game G as
 player P), their messages and bytes a second, in and out, and the messages the
-server dropped, in red beside the student who sent them; from stage 3 on, every
+server dropped, in red beside the student who sent them; in orange, the seats
+(players waiting or in a game) an address holds, when more than one; from stage 3 on, every
 game's arena with both players where the server has them. Keys 0, 1 and 2 hold
 everything the server sends for 0, 100 or 200 ms (--delay MS at the start).
 
