@@ -253,6 +253,19 @@ MUTANTS = [
            "            del self.echo_sent_at[next(iter(self.echo_sent_at))]",
            "            break",
            ["tests/test_rogue_server.py", "-k", "never_answers"]),
+    # The class view's feed, and the seats an address holds (issue 31).
+    Mutant("the feed takes whoever sends first, secret or not", "tools/classview.py",
+           "            if len(heard) == len(self.secret) and hmac.compare_digest(heard, self.secret):",
+           "            if heard:",
+           ["tests/test_class_view.py", "-k", "reaches_the_feed and poll"]),
+    Mutant("the feed takes any delay the window asks for", "tools/classview.py",
+           "        if type(ms) is not int or ms not in self.offered:",
+           "        if type(ms) is not int:",
+           ["tests/test_class_view.py", "-k", "delays_the_window_offers and poll"]),
+    Mutant("the feed's window marks no address that holds several seats", "tools/classview.py",
+           "                        if getattr(channel, \"game\", None) is not None)",
+           "                        if False)",
+           ["tests/test_class_view.py", "-k", "more_than_one_seat"]),
 ]
 
 

@@ -8,14 +8,15 @@ import json
 import os
 import re
 import signal
+import socket
 import time
 from pathlib import Path
 
 import pytest
 
 from classroom import TEACHER
-from harness import (MOVE_REPLY, POSIX_AND_WINDOWS, REPORT, STAGES, TIMEOUT, Match, Reader, WireClient, encode,
-                     launch, newcomers_pair_at_once, stage_number, stages_from, tcp_connections, wait_until)
+from harness import (LOOPBACK, MOVE_REPLY, POSIX_AND_WINDOWS, REPORT, STAGES, TIMEOUT, Match, Reader, WireClient,
+                     encode, launch, newcomers_pair_at_once, stage_number, stages_from, tcp_connections, wait_until)
 from test_idle_cpu import idle_share
 
 MOVES = 12  # rounds of moves in the scripted class
@@ -33,6 +34,55 @@ def shown(path, what, condition):
         return condition(found["state"])
     wait_until(read, lambda: f"the class view to show {what}; it shows {found.get('state')}")
     return found["state"]
+
+
+def command_line(pid):
+    """A process's command line, as any program on the machine can read it (`ps` shows it)."""
+    return Path(f"/proc/{pid}/cmdline").read_text().split("\0")[:-1]
+
+
+def feed_port(pid):
+    """The port of the feed, from the window's command line: where any program can find it."""
+    arguments = command_line(pid)
+    return int(arguments[arguments.index("--feed") + 1])
+
+
+def window_stopped_before_it_connects(server):
+    """The view's window process, found as it starts and stopped (SIGSTOP) before it connects to
+    its feed: its pid. It is still starting Python and pygame when it appears, so this wins."""
+    found = []
+
+    def started():
+        for entry in Path("/proc").iterdir():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                if parent == server.proc.pid and "--window" in command_line(entry.name):
+                    found.append(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                continue  # not a process, or one that has gone
+        return found
+    wait_until(started, "the class view to start its window", step=lambda: time.sleep(0.001))
+    os.kill(found[0], signal.SIGSTOP)
+    feed = f"127.0.0.1:{feed_port(found[0])}"
+    assert not any(end["local"] == feed and end["remote"] != "0.0.0.0:0" for end in tcp_connections()), \
+        "the window connected before it could be stopped"
+    return found[0]
+
+
+def heard(sock, port):
+    """Whether the server has read all this connection to its feed sent, or closed it."""
+    name = "%s:%d" % sock.getsockname()[:2]
+    end = next((end for end in tcp_connections() if end["remote"] == name and end["local"].endswith(f":{port}")),
+               None)
+    return end is None or end["unread"] == 0
+
+
+def press(state, **command):
+    """Make the view's window send this to the server as its keys do (PATH.ask), and wait until it has."""
+    asked = Path(f"{state}.ask")
+    Path(f"{asked}.tmp").write_text(json.dumps(command), encoding="utf-8")
+    os.replace(f"{asked}.tmp", asked)
+    wait_until(lambda: not asked.exists(), f"the window to send {command}")
 
 
 def student(state, name):
@@ -121,7 +171,7 @@ def test_a_frozen_window_never_holds_up_the_serving(start_server, tmp_path):
     state = tmp_path / "view.json"
     server = start_server("stage4_relay", "--state", state, view=True)
     window = shown(state, "its window", lambda state: state.get("window"))["window"]
-    feed = re.search(r"--feed\0(\d+)", Path(f"/proc/{window['pid']}/cmdline").read_text()).group(1)
+    feed = feed_port(window["pid"])
     others = [WireClient(server) for _ in range(6)]  # more to show: bigger snapshots, a feed full sooner
     os.kill(window["pid"], signal.SIGSTOP)
     try:
@@ -255,3 +305,99 @@ def test_kit_view_runs_the_class_view(tmp_path):
             view.kill()
     out.wait_for("^server stopped$")
     assert "Traceback" not in err.text(), err.text()
+
+
+@POSIX_AND_WINDOWS  # the server waits with poll(), and as on Windows with select()
+def test_a_program_that_reaches_the_feed_before_the_window_changes_nothing(start_server, tmp_path):
+    """Issue 31: any program on the teacher's machine can find the feed's port and connect first.
+    It sends what the window's keys send, and a delay of 1000 ms; the server closes it, serves
+    without a delay, and the real window connects afterwards and shows the class."""
+    state = tmp_path / "view.json"
+    server = start_server("stage5_optimized", "--state", state, view=True)
+    window = window_stopped_before_it_connects(server)
+    port = feed_port(window)
+    intruder = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    try:
+        intruder.sendall(json.dumps({"delay": 1000}).encode() + b"\n")
+        wait_until(lambda: heard(intruder, port), "the server to read what the intruder sent")
+    finally:
+        os.kill(window, signal.SIGCONT)
+    honest = WireClient(server)
+    honest.wait_for("connected")
+    began = time.monotonic()
+    honest.echo()
+    round_trip = time.monotonic() - began
+    wait_until(lambda: state.exists() or "no window" in server.err.text(), "the window to show the class")
+    assert "no window" not in server.err.text()
+    seen = shown(state, "the real window, and the honest student",
+                 lambda state: state.get("window") and state["totals"]["connected"] == 1)
+    assert seen["window"]["pid"] == window and seen["delay_ms"] == 0
+    assert round_trip < 0.5, f"an echo took {round_trip * 1000:.0f} ms"  # not 1000: nothing is held
+    assert intruder.recv(100) == b""  # the server closed it
+    assert "held 1000" not in server.out.text()
+    intruder.close()
+    honest.close()
+
+
+def test_a_copy_of_the_window_from_all_that_ps_shows_is_not_taken(start_server, tmp_path):
+    """The secret is on the window's stdin: not on its command line, not in its environment. A
+    copy of the window started with both, read from /proc, is closed; the real one is taken."""
+    state = tmp_path / "view.json"
+    server = start_server("stage4_relay", "--state", state, view=True)
+    window = window_stopped_before_it_connects(server)
+    try:
+        arguments = command_line(window)
+        assert arguments[2:] == ["--window", "--title", f"class view: stage 4: relay on 127.0.0.1:{server.port}",
+                                 "--feed", str(feed_port(window)), "--state", str(state)]  # nothing more
+        environment = dict(line.split("=", 1) for line in
+                           Path(f"/proc/{window}/environ").read_text().split("\0") if "=" in line)
+        copy = launch(*arguments[1:], env=environment)
+        copy.stdin.close()  # whatever else it is given: the window's own stdin is gone, read
+        out, err = Reader(copy.stdout), Reader(copy.stderr)
+        assert copy.wait(TIMEOUT) == 1
+        assert err.wait_for("^class view: no window: the server did not take it")
+    finally:
+        os.kill(window, signal.SIGCONT)
+    assert shown(state, "the real window", lambda state: state.get("window"))["window"]["pid"] == window
+    assert "no window" not in server.err.text()
+
+
+@POSIX_AND_WINDOWS
+def test_the_server_takes_only_the_delays_the_window_offers(start_server, tmp_path):
+    state = tmp_path / "view.json"
+    server = start_server("stage5_optimized", "--state", state, "--delay", 300, view=True)
+    shown(state, "its window", lambda state: state.get("window"))
+    for delay in (0, 1000, 150, "100", 100.0, 300):  # keys 0, 1, 2, and --delay; nothing else
+        press(state, delay=delay)
+    server.out.wait_for(r"^class view: everything the server sends is now held 300 ms$")
+    lines = [line for line in server.out.lines if line.startswith("class view: ")][1:]
+    assert lines == ["class view: the server sends everything at once again (no delay)",
+                     "class view: the window asked for a delay of 1000 ms, which it does not offer "
+                     "(0, 100, 200, 300): ignored, and any more not shown",
+                     "class view: everything the server sends is now held 300 ms"]
+    assert shown(state, "the delay", lambda state: state["delay_ms"] == 300)
+
+
+@pytest.mark.parametrize("stage", ["stage2_queue", "stage4_relay"])
+def test_an_address_that_holds_more_than_one_seat_is_marked(stage, start_server, tmp_path):
+    """Issue 31, the pairing hostage: one address holds several players waiting or in games, and
+    newcomers are paired with them. The view marks the address's rows with its seat count."""
+    state = tmp_path / "view.json"
+    server = start_server(stage, "--state", state, view=True)
+    hostage, honest = next(LOOPBACK), next(LOOPBACK)
+    held = []
+    for _ in range(3):  # one at a time: they pair by arrival, so one game, and the third waiting
+        held.append(WireClient(server, host=hostage))
+        held[-1].wait_for("waiting" if len(held) != 2 else "startgame")
+    newcomer = WireClient(server, host=honest)
+    for client in (newcomer, held[2]):
+        client.wait_for("startgame")  # the honest newcomer is paired with the hostage's third
+    seen = shown(state, "two games", lambda state: state["totals"]["connected"] == 4 and
+                 state["totals"]["games"] == 2)
+    assert seen["crowded"] == {hostage: 3}  # in the same snapshot as the games
+    assert {s["address"]: s["seats"] for s in seen["students"]} == {
+        **{client.name: 3 for client in held}, newcomer.name: 1}
+    held[0].close()
+    shown(state, "two seats left", lambda state: state["crowded"] == {hostage: 2})
+    for client in [*held[1:], newcomer]:
+        client.close()

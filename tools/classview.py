@@ -19,25 +19,37 @@ is dropped; if the window closes, the server says so in one line and serves on.
 
 The window shows every connected student (address; waiting, or in game G as
 player P), their messages and bytes a second, in and out, and the messages the
-server dropped, in red beside the student who sent them; from stage 3 on, every
+server dropped, in red beside the student who sent them; in orange, the seats
+(players waiting or in a game) an address holds, when more than one; from stage 3 on, every
 game's arena with both players where the server has them. Keys 0, 1 and 2 hold
 everything the server sends for 0, 100 or 200 ms (--delay MS at the start).
+
+The feed takes only the window this process started. Any program on the machine
+can find the feed's loopback port and connect to it, so the window proves itself
+first: it sends a secret it had on its stdin, which no other program can read
+(not on its command line, which `ps` shows, nor in its environment). A connection
+that does not send the secret within FEED_SECONDS is closed, and the real window
+may still connect after it. The server takes only the delays the window offers.
 
 --state PATH: the window writes what it shows to PATH as JSON, a few times a
 second (for the tests). A file PATH.picture naming a .png asks it to save that
 picture of itself, and what it shows then to PATH.picture.json (make screenshots).
+A file PATH.ask holding a JSON object makes the window send it to the server as
+if from its keys (the tests' way to press a key; nothing else reads it).
 """
 import argparse
+import hmac
 import itertools
 import json
 import os
+import secrets
 import socket
 import struct
 import subprocess
 import sys
 import time
 import weakref
-from collections import deque
+from collections import Counter, deque
 from pathlib import Path
 
 from stages import ROOT, STAGES, load  # the kit's folder, {4: "stage4_relay", ...}, and a stage's file
@@ -49,6 +61,8 @@ TERMINATOR_BYTES = 5       # PodSixNet's \0---\0, not part of the message the ch
 HEADER = struct.Struct("!I")  # each snapshot on the feed: its length, then its JSON
 FEED_BUFFER = 1 << 14      # bytes the feed's socket buffers hold each end: a window that is behind
 #                            gets a few snapshots queued, not seconds of them, and catches up at once
+FEED_SECONDS = 3           # a connection to the feed must send the window's secret within this
+FEED_CALLERS = 8           # connections to the feed that have not yet sent it, kept at once
 
 
 def say(line, file=sys.stdout):
@@ -70,29 +84,69 @@ class Feed:
         self.args, self.closed = args, closed  # closed(): called once, when the window has gone
         self.listener = socket.socket()
         self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(1)
+        self.listener.listen(FEED_CALLERS)
         self.listener.setblocking(False)
         self.child = self.sock = None
+        self.secret = secrets.token_hex(16).encode() + b"\n"  # the window's first line on the feed
+        self.callers = []  # [socket, what it has sent, when it must have sent the secret]: not yet the window
         self.pending, self.commands = b"", b""
         self.open = True  # until the window closes
 
     def start(self, title):
         options = ["--state", self.args.state] if self.args.state else []
         self.child = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--window", "--title", title,
-                                       "--feed", str(self.listener.getsockname()[1]), *options])
+                                       "--feed", str(self.listener.getsockname()[1]), *options],
+                                      stdin=subprocess.PIPE)
+        try:
+            self.child.stdin.write(self.secret)  # a few bytes: the pipe takes them without waiting
+            self.child.stdin.close()
+        except OSError:
+            pass  # the window has gone already: connected() notices
 
     def connected(self):
         if self.sock is None and self.open:
-            try:
-                self.sock, _ = self.listener.accept()
-            except (BlockingIOError, InterruptedError):
+            self.answer_callers()
+            if self.sock is None:
                 if self.child.poll() is not None:
                     self.close()
                 return False
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, FEED_BUFFER)
-            self.sock.setblocking(False)
             self.listener.close()
+            for caller in self.callers:
+                caller[0].close()
+            self.callers = []
         return self.sock is not None
+
+    def answer_callers(self):
+        """Take the connections waiting, and read what each has sent: the one that sends
+        the secret is the window; one that sends anything else, or nothing in time, is closed."""
+        now = time.monotonic()
+        while len(self.callers) < FEED_CALLERS:
+            try:
+                sock, _ = self.listener.accept()
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                break  # out of files for a moment: the next tick tries again
+            sock.setblocking(False)
+            self.callers.append([sock, b"", now + FEED_SECONDS])
+        for caller in list(self.callers):
+            sock, heard, by = caller
+            try:
+                data = sock.recv(len(self.secret) - len(heard))
+            except (BlockingIOError, InterruptedError):
+                data = None
+            except OSError:
+                data = b""
+            if data:
+                caller[1] = heard = heard + data
+            if len(heard) == len(self.secret) and hmac.compare_digest(heard, self.secret):
+                self.callers.remove(caller)
+                self.sock = sock
+                return
+            if data == b"" or len(heard) == len(self.secret) or b"\n" in heard or now > by:
+                self.callers.remove(caller)  # not our window
+                sock.close()
 
     def offer(self, data):
         if self.pending:
@@ -133,10 +187,10 @@ class Feed:
         if self.open:
             self.open = False
             self.closed()
-        for sock in (self.sock, self.listener):
+        for sock in (self.sock, self.listener, *(caller[0] for caller in self.callers)):
             if sock is not None:
                 sock.close()
-        self.sock, self.pending = None, b""
+        self.sock, self.pending, self.callers = None, b"", []
 
     def stop(self):
         self.open = False
@@ -145,6 +199,8 @@ class Feed:
         elif self.child is not None:
             self.child.terminate()  # still starting
         self.listener.close()
+        for caller in self.callers:
+            caller[0].close()
         if self.child is not None:
             try:
                 self.child.wait(5)
@@ -159,6 +215,8 @@ class View:
     def __init__(self, module, stage, args):
         self.module, self.stage, self.feed = module, stage, Feed(args, self.window_closed)
         self.delay = args.delay / 1000
+        self.offered = {*DELAY_KEYS.values(), args.delay}  # the delays the window may ask for, in ms
+        self.refused_delay = False  # said once that the window asked for another: never again
         self.holding = set()    # channels that hold messages back (the delay switch)
         self.next_snapshot = 0.0
         self.gone = [0, 0, 0, 0, 0]  # what students who have left sent, were sent and had dropped
@@ -176,9 +234,12 @@ class View:
         self.delay = 0
 
     def set_delay(self, ms):
-        try:
-            ms = max(0, min(1000, int(ms)))
-        except (TypeError, ValueError):
+        if type(ms) is not int or ms not in self.offered:
+            if not self.refused_delay:
+                self.refused_delay = True
+                self.module.console.about = None
+                say(f"the window asked for a delay of {str(ms)[:20]} ms, which it does not offer "
+                    f"({', '.join(map(str, sorted(self.offered)))}): ignored, and any more not shown")
             return
         if ms != round(self.delay * 1000):
             self.delay = ms / 1000
@@ -226,6 +287,8 @@ class View:
         waiting = getattr(server, "waiting_game", None)
         games = getattr(server, "games", [])
         students, totals = [], list(self.gone)
+        seats = Counter(channel.addr[0] for channel in server.channels  # waiting, or in a game
+                        if getattr(channel, "game", None) is not None)
         for channel in server.channels:
             counts = channel.view_counts + [channel.dropped]
             totals = [a + b for a, b in zip(totals, counts)]
@@ -241,11 +304,15 @@ class View:
             students.append({"address": channel.address, "doing": doing, "player": player,
                              "game": None if game is None or game is waiting else self.game_number(game),
                              "in": counts[0], "in_bytes": counts[1], "out": counts[2], "out_bytes": counts[3],
-                             "dropped": counts[4], "slowed": not getattr(channel, "reading", True)})
+                             "dropped": counts[4], "slowed": not getattr(channel, "reading", True),
+                             "seats": seats[channel.addr[0]]})
         return {"time": now, "stage": self.module.STAGE, "stage_number": self.stage, "listening": self.listening,
                 "join": self.join, "delay_ms": round(self.delay * 1000),
                 "arena": list(getattr(self.module, "ARENA", ())),
                 "students": students,
+                # An address that holds more than one seat can keep newcomers waiting for players who
+                # never play (issue 31): --per-address 1 or 2 keeps it to that many.
+                "crowded": {host: count for host, count in seats.items() if count > 1},
                 "games": [{"id": self.game_number(game), "players": [c.address for c in game.channels],
                            "positions": getattr(game, "positions", None)} for game in games],
                 "waiting": waiting.channels[0].address if waiting is not None and waiting.channels else None,
@@ -392,7 +459,7 @@ class Rates:
 class Window:
     """The projector's window: the latest snapshot, drawn when a new one comes; keys 0, 1, 2."""
 
-    def __init__(self, args):
+    def __init__(self, args, secret):
         import pygame
         self.pygame, self.args = pygame, args
         pygame.display.init()
@@ -403,6 +470,7 @@ class Window:
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, FEED_BUFFER)
         self.sock.connect(("127.0.0.1", args.feed))
+        self.sock.sendall(secret)  # first: the server takes no other window
         self.sock.setblocking(False)
         self.buffer, self.snapshot, self.rates = b"", None, Rates()
         self.frames, self.panels, self.state_at = 0, 0, 0.0
@@ -455,6 +523,9 @@ class Window:
                     self.ask(delay=DELAY_KEYS[event.unicode])
                 stale = stale or event.type in (pygame.VIDEORESIZE, pygame.VIDEOEXPOSE, pygame.WINDOWEXPOSED)
             new = self.receive()
+            if new is None and self.snapshot is None:  # closed before it showed anything
+                say("no window: the server did not take it (only the class view starts its window)", sys.stderr)
+                return 1
             if new is None:
                 return 0  # the server has stopped
             if new or stale:
@@ -467,6 +538,10 @@ class Window:
             clock.tick(FPS)
 
     def write_state(self):
+        command = Path(self.args.state + ".ask")
+        if command.exists():  # a test presses a key
+            self.ask(**json.loads(command.read_text(encoding="utf-8")))
+            command.unlink()
         asked = Path(self.args.state + ".picture")
         picture = asked.exists() and asked.read_text(encoding="utf-8").strip()
         if picture:
@@ -550,8 +625,9 @@ class Window:
             rows.append([(student["address"], TEXT), (doing, colour), (f"{student['in_per_s']:.0f}", busy),
                          (f"{student['out_per_s']:.0f}", TEXT), (kilo(student["in_bytes_per_s"]), TEXT),
                          (kilo(student["out_bytes_per_s"]), TEXT),
-                         (student["dropped"] or "", ALERT)])
-        titles = ["student", "doing", "in/s", "out/s", "in B/s", "out B/s", "drops"]
+                         (student["dropped"] or "", ALERT),
+                         (student["seats"] if student["seats"] > 1 else "", WARN)])
+        titles = ["student", "doing", "in/s", "out/s", "in B/s", "out B/s", "drops", "seats"]
         fit = max(1, int(height // self.font(14).get_linesize()) - 2)  # rows at the smallest size
         if len(rows) > fit:
             more, rows = more + len(rows) - fit, rows[:fit]
@@ -562,7 +638,7 @@ class Window:
             widths = [max([font.size(title)[0]] + [font.size(str(row[n][0]))[0] for row in rows])
                       for n, title in enumerate(titles)]
             gap = font.size("00")[0]
-            if size <= 14 or (font.get_linesize() * lines <= height and sum(widths) + gap * 6 <= width):
+            if size <= 14 or (font.get_linesize() * lines <= height and sum(widths) + gap * 7 <= width):
                 break
             size -= 1
         xs, x = [], left
@@ -628,8 +704,11 @@ class Window:
 
 def window(args):
     os.environ["PYGAME_HIDE_SUPPORT_PROMPT"] = "1"  # the server's log is the teacher's: no banner in it
+    # The class view hands the secret over on stdin, and only there. Without it (a window
+    # started by hand), an empty line: the server closes that at once.
+    secret = (sys.stdin.buffer.readline() if sys.stdin and not sys.stdin.isatty() else b"") or b"\n"
     try:
-        shown = Window(args)
+        shown = Window(args, secret)
     except Exception as error:  # no display, no pygame: say it, and the server serves on
         say(f"no window ({error})", sys.stderr)
         return 1
