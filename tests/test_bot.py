@@ -21,6 +21,7 @@ import bot  # noqa: E402 (tools/bot.py, for its pilot)
 from stagegame import load_stage_game  # noqa: E402
 
 HEARD_MOVES = 240  # the opponent's moves the game hears: some seconds of a player's holding and pausing
+DOT_RADIUS = 20   # a dot this far from a wall touches it
 
 
 class Bot:
@@ -73,7 +74,8 @@ def test_the_bot_pairs_and_plays_with_a_game(stage, start_server, start_game, st
                    step=lambda: frames.append(game.frames(10)))
         seen = [frame["positions"][them] for frame in frames]
         assert len({tuple(point) for point in seen}) > 10, seen  # the bot's dot moved, and turned
-        assert all(0 < x < width and 0 < y < height for x, y in seen), seen  # never touching a wall
+        assert all(DOT_RADIUS <= x <= width - DOT_RADIUS and DOT_RADIUS <= y <= height - DOT_RADIUS
+                   for x, y in seen), seen  # never touching a wall: the whole dot inside
     code, moves = bot.stop()
     assert code == 0 and "Traceback" not in bot.err.text(), bot.err.text()
     server.wait_for_account(connected=1)  # the bot has gone, and the server has read all it sent
@@ -130,7 +132,6 @@ def test_ctrl_c_stops_a_waiting_bot_quietly(start_server, start_bot):
 
 
 SEEDS = 100
-DOT_RADIUS = 20
 
 
 @pytest.mark.parametrize("stage", stages_from(4))
