@@ -429,9 +429,9 @@ def main():
               f"in {minutes} min {seconds} s")
     else:
         own = len(chosen) - len(missed) - len(late)
-        none = "by none" if args.no_whole else "by none, not even the whole suite"
-        print(f"{len(chosen)} mutants: {own} caught by their own tests, {len(late)} only by the whole suite, "
-              f"{len(missed)} {none}, in {minutes} min {seconds} s")
+        whole = "not tried on the whole suite" if args.no_whole else f"{len(late)} only by the whole suite"
+        print(f"{len(chosen)} mutants: {own} caught by their own tests, {whole}, {len(missed)} by none, "
+              f"in {minutes} min {seconds} s")
     return 1 if missed or late else 0
 
 
