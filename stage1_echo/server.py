@@ -398,22 +398,20 @@ class ArmouredServer(GameServer):
         # Past it, the address's connections are not read for a while (readable(),
         # above): nothing is lost, TCP holds it, and a client flooding moves cannot
         # make the server flood its opponent.
-        share.budget -= cost
-        rate = self.messages_per_second
-        if share.budget < 1 and rate:
-            now = time.monotonic()
-            share.budget = min(self.burst, share.budget + rate * (now - share.budget_at))
-            share.budget_at = now
-            if share.budget < 1:  # read again once a tenth of a second's worth has come back
-                share.reading = False
-                self.not_reading[share] = now + (rate / 10 - share.budget) / rate
+        rate, now = self.messages_per_second, time.monotonic()
+        if not rate:
+            return
+        share.budget = min(self.burst, share.budget + rate * (now - share.budget_at)) - cost
+        share.budget_at = now
+        if share.budget < 1:  # read again once a tenth of a second's worth has come back
+            share.reading = False
+            self.not_reading[share] = now + (rate / 10 - share.budget) / rate
 
     def read_again(self, now):
         for share, until in list(self.not_reading.items()):
             if now >= until:
                 del self.not_reading[share]
-                share.budget = min(self.burst, share.budget + self.messages_per_second * (now - share.budget_at))
-                share.reading, share.budget_at = True, now
+                share.reading = True
                 for channel in share.connections:
                     if channel.whole_by is not None:  # its unfinished message waited for us, not for it
                         channel.whole_by = after(self.message_seconds)

@@ -202,6 +202,7 @@ class Reader:
         self.about = defaultdict(list)  # "127.0.0.1:50412" -> the lines that start with it
         self.account = {}               # from the last join or leave line
         self._changed = threading.Condition()
+        self.ended = threading.Event()  # set once the pipe has closed: every line is in
         threading.Thread(target=self._read, args=(pipe,), daemon=True).start()
 
     def _read(self, pipe):
@@ -215,6 +216,13 @@ class Reader:
                     self.account = {key: int(number) for key, number in
                                     re.findall(r"(\w+) (\d+)", line.split("(")[-1])}
                 self._changed.notify_all()
+        self.ended.set()
+
+    def all_lines(self, timeout=TIMEOUT):
+        """Every line, once the process has closed its end of the pipe (it has ended)."""
+        assert self.ended.wait(timeout), f"the pipe still open after {timeout} s"
+        with self._changed:
+            return list(self.lines)
 
     def wait(self, found, what, timeout=TIMEOUT):
         """found(lines) as soon as it is truthy, woken by each new line."""

@@ -5,15 +5,23 @@ In stages 4 and 5 the bot moves like a player, so its messages per move are the
 stage's: counted where they are sent (the server's Channel.Send, run_as.py
 --counted; the bot's connection.Send), 2.00 in stage 4 and 1.00 in stage 5.
 """
+import random
 import re
 import signal
+import sys
+from types import SimpleNamespace
 
 import pytest
 
-from harness import (MOVE_REPLY, TIMEOUT, Reader, free_port, launch, stage_number, stages_from,
+from harness import (MOVE_REPLY, ROOT, TIMEOUT, Reader, free_port, launch, stage_number, stages_from,
                      wait_until)
 
+sys.path.insert(0, str(ROOT / "tools"))
+import bot  # noqa: E402 (tools/bot.py, for its pilot)
+from stagegame import load_stage_game  # noqa: E402
+
 HEARD_MOVES = 240  # the opponent's moves the game hears: some seconds of a player's holding and pausing
+DOT_RADIUS = 20   # a dot this far from a wall touches it
 
 
 class Bot:
@@ -66,7 +74,8 @@ def test_the_bot_pairs_and_plays_with_a_game(stage, start_server, start_game, st
                    step=lambda: frames.append(game.frames(10)))
         seen = [frame["positions"][them] for frame in frames]
         assert len({tuple(point) for point in seen}) > 10, seen  # the bot's dot moved, and turned
-        assert all(0 < x < width and 0 < y < height for x, y in seen), seen  # never touching a wall
+        assert all(DOT_RADIUS <= x <= width - DOT_RADIUS and DOT_RADIUS <= y <= height - DOT_RADIUS
+                   for x, y in seen), seen  # never touching a wall: the whole dot inside
     code, moves = bot.stop()
     assert code == 0 and "Traceback" not in bot.err.text(), bot.err.text()
     server.wait_for_account(connected=1)  # the bot has gone, and the server has read all it sent
@@ -120,3 +129,27 @@ def test_ctrl_c_stops_a_waiting_bot_quietly(start_server, start_bot):
     bot.out.wait_for(r"^bot: waiting for an opponent$")
     assert bot.stop() == (0, 0)
     assert not bot.err.lines
+
+
+SEEDS = 100
+
+
+@pytest.mark.parametrize("stage", stages_from(4))
+def test_the_bot_never_drives_its_dot_into_a_wall_whatever_its_seed(stage):
+    # A simulated minute of frames for each of many seeds: the bot's own pilot presses
+    # the keys, and its dot moves by the game's rule, a step of speed a frame, inside the arena.
+    game_module = load_stage_game(ROOT / stage)
+    arena, starts, speed = [560, 340], [[140, 170], [420, 170]], 4  # as every server.py starts a game
+    for seed in range(SEEDS):
+        pilot = bot.Pilot(game_module, random.Random(seed))
+        game = SimpleNamespace(positions=[list(start) for start in starts], game_id=0, number=seed % 2,
+                               arena=arena, speed=speed)
+        held = set()
+        for frame in range(60 * 60):
+            for event in pilot.events(game):
+                (held.add if event.type == bot.pygame.KEYDOWN else held.discard)(event.key)
+            at = game.positions[game.number]
+            for axis in (0, 1):
+                at[axis] += sum(game_module.ARROWS[key][axis] for key in held) * speed
+                assert DOT_RADIUS <= at[axis] <= arena[axis] - DOT_RADIUS, \
+                    f"seed {seed}: the dot reached a wall at {at} after {frame / 60:.1f} s"

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from classroom import TEACHER
-from harness import (LOOPBACK, MOVE_REPLY, POSIX_AND_WINDOWS, REPORT, STAGES, TIMEOUT, Match, Reader, WireClient,
+from harness import (HELLO, LOOPBACK, MOVE_REPLY, POSIX_AND_WINDOWS, REPORT, STAGES, TIMEOUT, Match, Reader,
+                     WireClient,
                      encode, launch, newcomers_pair_at_once, stage_number, stages_from, tcp_connections, wait_until)
 from test_idle_cpu import idle_share
 
@@ -264,6 +265,56 @@ def test_the_delay_switch_holds_everything_the_server_sends_and_keeps_its_order(
     echoes = [n for n, message in enumerate(client.inbox) if message["action"] == "echo"]
     assert [client.inbox[n]["text"] for n in echoes] == texts
     assert all(client.arrived[n] - sent_at >= 0.2 for n in echoes)  # a lower bound: no machine is that fast
+
+
+def test_with_the_switch_turned_off_nothing_overtakes_what_is_still_held(start_server, tmp_path):
+    # The switch is in the window: closing the window turns the delay off, 1 s of it still held.
+    state = tmp_path / "view.json"
+    server = start_server("stage5_optimized", "--delay", 1000, "--state", state, view=True)
+    window = shown(state, "its window", lambda state: state.get("window"))["window"]
+    client = WireClient(server)
+    texts = [str(number) for number in range(5)]
+    for text in texts:
+        client.send_message({"action": "echo", "text": text})
+    wait_until(client.all_read, "the server to read the echoes, whose answers it holds")
+    os.kill(window["pid"], signal.SIGKILL)
+    server.out.wait_for("^class view: the window has closed; the server serves on, with no delay")
+    client.send_message({"action": "echo", "text": "after"})
+    client.wait_for("echo", len(texts) + 1)
+    assert [message["text"] for message in client.inbox if message["action"] == "echo"] == texts + ["after"]
+
+
+def test_the_view_counts_the_messages_and_bytes_each_way(start_server, tmp_path):
+    state = tmp_path / "view.json"
+    server = start_server("stage1_echo", "--state", state, view=True)
+    client = WireClient(server)
+    echoes = [{"action": "echo", "text": "x" * size} for size in (1, 10, 100)]
+    for echo in echoes:
+        client.echo(echo["text"])
+    sent, received = [HELLO, *echoes], [{"action": "connected"}, HELLO, *echoes]
+    seen = shown(state, "every echo", lambda state: any(
+        s["address"] == client.name and s["out"] == len(received) for s in state["students"]))
+    counts = student(seen, client.name)
+    assert (counts["in"], counts["in_bytes"]) == (len(sent), sum(map(len, map(encode, sent))))
+    assert (counts["out"], counts["out_bytes"]) == (len(received), sum(map(len, map(encode, received))))
+
+
+def test_a_student_who_leaves_keeps_their_counts_in_the_totals(start_server, tmp_path):
+    state = tmp_path / "view.json"
+    server = start_server("stage1_echo", "--state", state, view=True)
+    leaving, staying = WireClient(server), WireClient(server)
+    for client in (leaving, staying):
+        client.echo()
+    leaving.send_message({"action": "nonsense"})
+    leaving.wait_logged(r"sent .*: no such action; dropped$")
+    leaving.echo()
+    # In: 2 hellos, 3 echoes and the nonsense; out: 2 greetings, 2 hellos and 3 echoes.
+    before = shown(state, "everything sent", lambda state: (state["totals"]["in"], state["totals"]["out"]) == (6, 7))
+    leaving.close()
+    after = shown(state, "one student gone", lambda state: state["totals"]["connected"] == 1)
+    kept = ("in", "in_bytes", "out", "out_bytes", "dropped")
+    assert {name: after["totals"][name] for name in kept} == {name: before["totals"][name] for name in kept}
+    assert after["totals"]["dropped"] == 1
 
 
 @pytest.mark.parametrize("stage", stages_from(4))

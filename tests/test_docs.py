@@ -162,6 +162,19 @@ def test_the_check_names_a_stale_handout_and_the_tool_makes_it_again(tmp_path):
     assert handouts_tool(tmp_path, "--check").returncode == 0
 
 
+def test_a_lesson_with_a_teacher_block_left_open_makes_no_handout(tmp_path):
+    shutil.copytree(ROOT / "tools", tmp_path / "tools")
+    shutil.copytree(LESSONS, tmp_path / "docs" / "lessons")
+    shutil.copytree(HANDOUTS, tmp_path / "docs" / "handouts")
+    lesson = tmp_path / "docs" / "lessons" / LESSON_PAGES[-1].name
+    answer = "The answer only a teacher may read."
+    lesson.write_text(read(lesson) + f"\n<!-- teacher -->\n{answer}\n", encoding="utf-8")  # never closed
+    made = handouts_tool(tmp_path)  # as make handouts runs it
+    assert made.returncode != 0
+    assert "each <!-- teacher --> line needs a <!-- /teacher --> line after it" in made.stderr
+    assert answer not in read(tmp_path / "docs" / "handouts" / lesson.name)
+
+
 def sentences(text):
     """A text's sentences of five words or more (those worth looking for elsewhere), each on
     one line, its Markdown marks dropped."""

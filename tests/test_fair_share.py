@@ -32,7 +32,8 @@ import time
 
 import pytest
 
-from harness import MOVE_REPLY, STAGES, TERMINATOR, Match, WireClient, dumps, encode, stage_number, stages_from
+from harness import (MOVE_REPLY, STAGES, TERMINATOR, TIMEOUT, Match, WireClient, dumps, encode, stage_number, stages_from,
+                     wait_until)
 
 ONE_MACHINE = "127.0.0.1"
 PER_ADDRESS = NEW_PER_ADDRESS = LINES_PER_ADDRESS = 10  # the defaults in every server.py
@@ -125,6 +126,32 @@ def test_a_waiting_player_is_not_bombarded_by_a_machine_that_connects_in_a_loop(
     server.wait_for_account(connected=2, waiting=0, games=1)  # the marker and the waiting player
 
 
+def try_to_join(server):
+    """A new connection from ONE_MACHINE: the client once greeted, or None if refused."""
+    client = WireClient(server, host=ONE_MACHINE, hello=False)
+    if client.wait(lambda inbox: inbox, "a greeting, or a refusal"):
+        return client
+    client.close()
+    return None
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_machine_refused_for_joining_too_often_is_served_again_once_its_share_has_come_back(stage, start_server):
+    server = start_server(stage, "--per-address", 0, "--lines-per-address", 0)  # only --new-per-address
+    joined = []
+    while (client := try_to_join(server)) is not None:  # 10 at once, then one a second: until refused
+        joined.append(client)
+        assert len(joined) <= 4 * NEW_PER_ADDRESS, "never refused"
+    server.out.wait_for(rf"^{re.escape(ONE_MACHINE)}:\d+ refused: too many new connections from this address")
+    found = []  # one a second comes back: a try every 0.2 s is served within a second or two
+    wait_until(lambda: found.append(try_to_join(server)) or found[-1], "the machine to be served again",
+               step=lambda: time.sleep(0.2))
+    found[-1].send_message({"action": "echo", "text": "back"})
+    assert found[-1].wait_for("echo")["text"] == "back"
+    for client in joined + found[-1:]:
+        client.close()
+
+
 def send_until_closed(client, data):
     try:
         client.send_bytes(data)
@@ -157,6 +184,24 @@ def test_lines_about_one_busy_machine_are_counted_not_printed(stage, start_serve
 
 
 @pytest.mark.parametrize("stage", STAGES)
+def test_the_count_of_lines_not_shown_stops_once_the_machine_is_quiet(stage, start_server):
+    server = start_server(stage, "--new-per-address", 0, "--lines-per-address", 2, "--message-seconds", 1)
+    for _ in range(5):  # 10 lines and more about one machine: all but 2 counted
+        churner = WireClient(server, host=ONE_MACHINE)
+        churner.echo()
+        churner.close()
+    counted = rf"^{re.escape(ONE_MACHINE)}: \d+ more lines not shown: "
+    server.out.wait_for(counted + r".*\(connected 0\b")  # the last churner's leave, counted: all told
+    told = len(server.out.lines)
+    for _ in range(2):  # two later sweeps of the server's (each cuts a silent newcomer, in turn)
+        silent = WireClient(server, hello=False)
+        silent.wait_closed()
+        silent.wait_logged(r"sent no message in its first 1 s; closing its connection$")
+    again = [line for line in server.out.lines[told:] if re.search(counted, line)]
+    assert again == [], "the machine is quiet, but its count goes on"
+
+
+@pytest.mark.parametrize("stage", STAGES)
 def test_a_connection_that_says_nothing_is_closed_and_one_that_has_spoken_may_wait(stage, start_server):
     server = start_server(stage, "--message-seconds", 1)
     spoken = WireClient(server)  # its hello is its first message
@@ -179,6 +224,21 @@ def test_an_unfinished_message_may_not_sit_for_ever(stage, start_server):
     first.send_bytes(encode({"action": "echo", "text": "never finished"})[:-3])
     first.wait_closed()
     first.wait_logged(r"sent part of a message, and no more, in its first 1 s; closing its connection$")
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_message_trickled_a_byte_at_a_time_is_cut_at_its_deadline(stage, start_server):
+    server = start_server(stage, "--message-seconds", 1)
+    client = WireClient(server)
+    client.echo()
+    message, started = encode({"action": "echo", "text": "x" * 200}), time.monotonic()
+    for byte in message[:-1]:  # one byte every 0.2 s, for TIMEOUT s at most: never the whole
+        send_until_closed(client, bytes([byte]))
+        if client.closed or time.monotonic() > started + TIMEOUT:
+            break
+        time.sleep(0.2)  # the trickle's pace, not a wait for anything
+    assert client.closed, f"still connected after trickling for {time.monotonic() - started:.0f} s"
+    client.wait_logged(r"took over 1 s to send a whole message; closing its connection$")
 
 
 def test_the_default_message_deadline_is_kept_by_a_real_game(start_server, start_game):
@@ -245,6 +305,31 @@ def test_a_flooder_is_read_no_faster_than_its_budget_and_loses_nothing(stage, st
     one_read = 4096 // len(encode(flooding.round(1)))
     least = (moves - 200 - 2 * one_read) / 100
     assert took >= least, f"{moves} moves read in {took:.2f} s: faster than the budget of 100 a second"
+    sender.join()
+    flooding.check()
+
+
+IDLE_SECONDS = 6  # how long a player idles before it floods: three times what the burst takes to refill
+
+
+@pytest.mark.parametrize("stage", stages_from(4))
+def test_a_flooder_who_idled_first_gets_no_more_than_its_burst_at_once(stage, start_server):
+    rate = 100  # and 200 at once
+    server = start_server(stage, "--messages-per-second", rate)
+    flooding = Match(server)
+    watcher = flooding.players[1]
+    time.sleep(IDLE_SECONDS)  # the idling is the case tried, not a wait: a budget must not grow past its burst
+    moves, started = 900, time.monotonic()
+    sender = flooding.flood(moves)
+    watcher.wait_for(flooding.reply, moves)
+    heard = [at - started for message, at in zip(watcher.inbox, watcher.arrived)
+             if message["action"] == flooding.reply]
+    # By each moment, at most one burst, what a read of 4 KiB holds past it, and the rate since: a
+    # slower machine only hears them later. An uncapped budget lets the idle 6 s through too, 600
+    # more at once.
+    one_read, most = 4096 // len(encode(flooding.round(1))), 2 * rate
+    early = [(count, seconds) for count, seconds in enumerate(heard, 1) if count > most + 2 * one_read + rate * seconds]
+    assert not early, f"move {early[0][0]} heard {early[0][1]:.2f} s into the flood: past the burst and the rate"
     sender.join()
     flooding.check()
 

@@ -140,6 +140,35 @@ def test_test_adds_the_test_tools_to_the_same_venv_and_passes_pytest_its_options
     assert kit.venv_has("pytest") and kit.venv_has("hypothesis")
 
 
+def installs(kit, *args):
+    """Run a command of the kit's that installs what it needs first, and ends at once: the
+    packages it says it installs ("" if none)."""
+    code, out, err = kit.run(*args)
+    assert code == 0, out + err
+    found = re.search(r"^Installing (.+) into \.venv", out, re.M)
+    return found.group(1) if found else ""
+
+
+def test_a_changed_requirements_file_is_installed_again_and_an_install_keeps_the_others(kit):
+    quick = {"test": ("test", "--version"), "kit": ("bot", "--help")}
+    installs(kit, *quick["test"])  # both files installed, whatever ran before
+    installs(kit, *quick["kit"])
+    tools, student = kit.folder / "requirements-test.txt", kit.folder / "requirements.txt"
+    was = {path: path.read_text() for path in (tools, student)}
+    try:
+        tools.write_text(was[tools] + "# a changed comment: the file is new to the kit\n")
+        assert installs(kit, *quick["test"]) == "pytest, hypothesis"
+        assert installs(kit, *quick["kit"]) == ""  # the test tools' install kept the kit's own
+        student.write_text(was[student] + "pip  # a new dependency, here already\n")
+        assert installs(kit, *quick["kit"]) == "PodSixNet, pygame-ce, pip"
+        assert installs(kit, *quick["test"]) == ""
+    finally:
+        for path, text in was.items():
+            path.write_text(text)
+    installs(kit, *quick["kit"])  # as it was, for the tests after this one
+    installs(kit, *quick["test"])
+
+
 def test_diff_3_prints_what_stage_3_adds_to_stage_2_as_a_unified_diff(kit):
     code, out, err = kit.run("diff", 3)
     assert code == 0 and err == ""

@@ -3,9 +3,14 @@
 Real servers and real games, headless. The checks are on counts, never on
 how fast anything went: a busy machine makes the rates smaller, not wrong.
 """
+import sys
+
 import pytest
 
-from harness import STAGES, stages_from
+from harness import ROOT, STAGES, stages_from
+
+sys.path.insert(0, str(ROOT / "tools"))
+from stagegame import load_stage_game  # noqa: E402 (the stage's game.py, headless, as the bot loads it)
 
 ALL_ANSWERED = "wire['actions'].count('echo') == wire['sent_actions'].count('echo')"
 
@@ -74,3 +79,15 @@ def test_its_round_trip_is_the_lessons_own_echo_timed_as_a_spaces_is(start_serve
     shown = game.until("len(graph['round_trips']) >= 3")
     assert set(shown["wire"]["sent_actions"]) == {"echo"}  # the graph's pings are the lesson's echo
     assert shown["graph"]["round_trips"][-1] == shown["round_trip_ms"]  # and it shows the lesson's figure
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_its_rates_are_messages_a_second_on_the_times_it_is_given(stage):
+    # Two seconds of frames at 60 a second, each frame one message in and two out, on
+    # times the test gives the graph: its rates are checked on no machine's clock.
+    graph = load_stage_game(ROOT / stage).NetGraph()
+    for frame in range(2 * 60 + 1):
+        graph.sample(1000 + frame / 60, frame, 2 * frame, None)
+    figures = graph.figures()
+    assert figures["in_per_s"] == pytest.approx(60, rel=0.05)
+    assert figures["out_per_s"] == pytest.approx(120, rel=0.05)

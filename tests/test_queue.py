@@ -59,10 +59,13 @@ def test_server_forgets_everyone_who_left(stage, start_server, connect):
 
 
 @pytest.mark.parametrize("stage", stages_from(2))
-def test_windows_show_waiting_game_and_opponent_left(stage, start_server, start_two_games):
+def test_windows_show_waiting_game_and_opponent_left_until_the_next_game(stage, start_server, start_game,
+                                                                        start_two_games):
     server = start_server(stage)
     first, second = start_two_games(stage, server.port)
     assert second.close_window()["running"] is False
     shown = first.until("state == 'waiting for an opponent' and notice is not None")
     assert "opponent left" in shown["notice"]
     assert shown["wire"]["actions"][-2:] == ["opponentleft", "waiting"]
+    start_game(stage, server.port)  # a new opponent: the news of the last one goes
+    assert first.until("state.startswith('in game')")["notice"] is None

@@ -99,3 +99,15 @@ def test_a_player_held_against_the_bottom_and_right_walls_is_where_its_opponent_
     assert mover["wire"]["sent_actions"].count("move") == CORNER_FRAMES
     assert mover["positions"][0] == watcher["positions"][0] == [width, height]  # in the corner, seen there
     assert counts["positions"][str(mover["game_id"])][0] == [width, height]     # where the server has it
+
+
+@pytest.mark.parametrize("stage", stages_from(4))
+def test_an_arrow_key_held_while_waiting_sends_nothing_and_fails_nothing(stage, start_server, start_game):
+    server = start_server(stage)
+    game = start_game(stage, server.port)
+    game.until("state == 'waiting for an opponent'")
+    held = game.frames(30, keydown=["right"])  # half a second with no game to move in
+    game.frames(1, keyup=["right"])
+    assert "move" not in held["wire"]["sent_actions"]
+    assert game.close_window()["running"] is False
+    assert game.err.all_lines() == []  # no "update() failed" line

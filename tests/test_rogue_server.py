@@ -50,6 +50,10 @@ CASES = {
         3, 5, False, {**START, "player": 5},
         "The server sent startgame with player 5, which is not a player here (0 to 1), "
         f"{IGNORED}{{'action': 'startgame', 'gameID': 0, 'player': 5, 'positions': [[100, 200], [..."),
+    "startgame for player -1": (
+        3, 5, False, {**START, "player": -1},
+        "The server sent startgame with player -1, which is not a player here (0 to 1), "
+        f"{IGNORED}{{'action': 'startgame', 'gameID': 0, 'player': -1, 'positions': [[100, 200], ..."),
     "startgame with positions as text": (
         3, 5, False, {**START, "positions": "100,200 400,200"},
         "The server sent startgame with positions '100,200 400,200', which are not 2 pairs of numbers, "
@@ -196,6 +200,26 @@ def test_a_game_survives_its_servers_mistake(case, rogue_servers, start_game):
         expected = [line] * (line is not None) + [closed]
         assert len(game.err.lines) == len(expected) and all(map(same, expected, game.err.lines)), \
             (stage, game.err.lines)
+
+
+def test_two_different_mistakes_are_two_lines_though_they_fail_alike(rogue_servers, start_game):
+    # Each raises a TypeError, in a different Network_<action>: each is a mistake of its own.
+    cases = [CASES[name] for name in ("an echo of a list", "position before startgame")]
+    server, = rogue_servers(1)
+    game = start_game(STAGES[-1], server.port)
+    server.accept()
+    server.send({"action": "connected"})
+    side_by_side([game], "state == 'connected'")
+    for *_, message, line in cases:
+        server.send(message, message)
+    server.send({"action": "echo", "text": "and then this"})
+    side_by_side([game], f"wire['actions'].count('echo') >= {server.echoes}")
+    server.close()
+    side_by_side([game], "error is not None")
+    closed = f"The server at 127.0.0.1:{server.port} closed the connection."
+    game.err.wait_for(re.escape(closed))
+    expected = [line for *_, line in cases] + [closed]
+    assert len(game.err.lines) == len(expected) and all(map(same, expected, game.err.lines)), game.err.lines
 
 
 # What a student may get wrong in the lesson's own frame, in every stage: the line
