@@ -170,12 +170,15 @@ def play(game, screen):
 # docs/troubleshooting.md lists what they print.
 import argparse
 import copy
+import getpass
 import socket
 import traceback
+import unicodedata
 from collections import deque
 
 from PodSixNet.rencode import loads
 
+STAGE_NUMBER = int(STAGE.split(":")[0].split()[-1])  # "stage 4: relay" -> 4
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 31425      # the server's default too
 ERROR_SECONDS = 4         # how long an error stays up before the game exits
@@ -184,6 +187,7 @@ READ_BYTES = 4096         # the most read from the server a frame (a game's mess
 #                           second): the rest waits in the socket, so no server can slow the frames down
 MOST_LINES = 20           # lines about the server's mistakes, a kind each; past that, only counted
 ECHOES_KEPT = 10          # echoes awaiting their reply (5 s of the net graph's); older ones are forgotten
+MOST_NAME = 20            # characters in a player's name (--name), as the server allows
 #                           (under TCP_USER_TIMEOUT's 10 s below, so this line comes first)
 # A server's machine that sleeps, or leaves the network, vanishes without a word,
 # and TCP alone notices only after many minutes. These socket options, where the
@@ -216,8 +220,9 @@ class ArmouredGame(Game):
     """The lesson's Game, which says in one line what went wrong, never hangs, and
     never dies of a message its server sends."""
 
-    def __init__(self, host, port):
+    def __init__(self, host, port, name=None):
         self.port, self.heard_from_server = port, False
+        self.name, self.introduced = name or user_name(), False
         self.told, self.untold = set(), 0  # (action, kind) of each mistake of the server's we reported
         connection.found_terminator = self.read_message  # check each message before it is queued
         connection.ac_in_buffer_size = READ_BYTES  # what asynchat reads at a time: once a frame
@@ -230,6 +235,18 @@ class ArmouredGame(Game):
         # writes and reads (asyncore's send() and recv(), which PodSixNet calls).
         connection.send = counting(connection.send, self.graph, "bytes_out", len_of=lambda sent: sent)
         connection.recv = counting(connection.recv, self.graph, "bytes_in", len_of=len)
+
+    def send_counted(self, message):
+        if not self.introduced and message.get("action") == "echo":  # the hello: say who we are,
+            self.introduced = True  # so that the server pairs only a game of its own stage
+            message = {**message, "stage": STAGE_NUMBER, "name": self.name}
+        Game.send_counted(self, message)
+
+    def Network_otherstage(self, message):  # the server runs another stage, and will not pair us
+        theirs = message.get("stage")
+        self.fail(f"This game is stage {STAGE_NUMBER}, but the server at {self.address} runs stage {theirs}: "
+                  f"ask for stage {STAGE_NUMBER}'s server, or start stage {theirs}'s game.")
+        self.error_until = float("inf")  # stay open to show it, until a key or the close button
 
     def read_message(self):
         """PodSixNet's found_terminator(), which decodes each message off the wire and
@@ -519,6 +536,25 @@ def is_point(value):
     return isinstance(value, (list, tuple)) and len(value) == 2 and all(map(is_number, value))
 
 
+def user_name():
+    """The computer's user name, as a player's name when --name gives none."""
+    try:
+        name = getpass.getuser()
+    except Exception:  # the system keeps none
+        name = ""
+    name = "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cf")).strip()[:MOST_NAME]
+    return name or "player"
+
+
+def name_refused(name):
+    """Why a player's name cannot be shown, or None: too long, or with a character that
+    hides or turns text (Unicode's control and format characters: zero-width, bidi)."""
+    if not name.strip() or len(name) > MOST_NAME:
+        return f"is not 1 to {MOST_NAME} characters"
+    odd = next((c for c in name if unicodedata.category(c) in ("Cc", "Cf")), None)
+    return None if odd is None else f"holds {ascii(odd)}, which hides or turns text"
+
+
 def notice_vanishing(sock):
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)  # probe a silent connection
     for option, value in VANISHING:
@@ -544,7 +580,11 @@ def main():
     parser = argparse.ArgumentParser(description=f"The {STAGE} game.")
     parser.add_argument("--host", default=DEFAULT_HOST, help="server address (default %(default)s)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="server port (default %(default)s)")
+    parser.add_argument("--name", help="your name, as the server and the class view show it "
+                                       "(default: this computer's user name)")
     args = parser.parse_args()
+    if args.name is not None and name_refused(args.name):
+        parser.exit(2, f"--name {ascii(args.name)} {name_refused(args.name)}: choose another.\n")
     try:
         pygame.display.init()  # only what we use: without the sound system, no audio
         pygame.font.init()     # errors on a machine that has no sound card
@@ -555,7 +595,7 @@ def main():
         return 1
     pygame.display.set_caption(f"{STAGE} - {args.host}:{args.port}")
     try:
-        game = ArmouredGame(args.host, args.port)
+        game = ArmouredGame(args.host, args.port, args.name)
         play(game, screen)  # the lesson's frame loop, above "# Armour"
     except KeyboardInterrupt:
         return 0  # Ctrl+C in the terminal closes the game like the window's close button

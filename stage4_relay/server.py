@@ -96,9 +96,10 @@ class GameServer(Server):
         self.game_ids = itertools.count()  # 0, 1, 2, ...: no two games share an ID
 
     def Connected(self, channel, addr):
-        # Called for each new client, once a greeting, {"action": "connected"}, is
-        # queued for it: by PodSixNet's Server, or here by ArmouredServer (below
-        # "# Armour"), which first checks that the client's machine has its fair share.
+        # Called for each new client, once a greeting, {"action": "connected"}, is queued
+        # for it: by PodSixNet's Server at once, or here by ArmouredServer (below "# Armour")
+        # once the client's first message, its hello, has come, and its machine's fair
+        # share, its stage and its name have been checked.
         self.enqueue(channel)
         log(f"{channel.address} joined ({self.summary()})")
 
@@ -173,6 +174,7 @@ import signal
 import socket
 import time
 import traceback
+import unicodedata
 from collections import defaultdict
 
 # PodSixNet 0.11 is built on asyncore and asynchat, which Python deprecates
@@ -181,6 +183,7 @@ from collections import defaultdict
 from PodSixNet.asyncwrapper import asyncore  # the event loop under PodSixNet
 from PodSixNet import rencode                # how PodSixNet turns bytes into messages
 
+STAGE_NUMBER = int(STAGE.split(":")[0].split()[-1])  # "stage 4: relay" -> 4
 DEFAULT_HOST = "127.0.0.1"  # this machine only; --host 0.0.0.0 serves a classroom LAN
 DEFAULT_PORT = 31425        # PodSixNet's client default, so game.py needs no flags
 BACKLOG = 128               # connections the OS holds for us: a class joins in a burst
@@ -189,6 +192,7 @@ FILE_MARGIN = 24            # files kept for the listening socket, the console a
 READ_BYTES = 4096           # the most read from one client per turn: none can hog the loop
 MAX_MESSAGE_BYTES = 65536   # a message this long is junk (the game's are under 200 bytes)
 MAX_VALUES = 256            # values in one message at most: a game's have under 32 (a move, 11)
+MOST_NAME = 20              # characters in a player's name (game.py --name)
 MAX_UNSENT_BYTES = 65536    # a client this far behind has stopped reading
 SOCKET_BYTES = 65536        # the system's own buffers for each client, each way (it may grow them to MBs)
 SELECT_LIMIT = 512          # the sockets select() can watch on Windows, which has no poll()
@@ -222,7 +226,7 @@ class ArmouredChannel(PlayerChannel):
         self.share = self._server.shares[self.addr[0]]  # its machine's (FairShare, below)
         self.share.connections.add(self)
         self.whole_by = after(self._server.message_seconds)  # when its first message must be in
-        self.has_spoken = False
+        self.has_spoken, self.name = False, None
         notice_vanishing(self.socket)  # so that a vanished client is noticed
         for buffer in (socket.SO_SNDBUF, socket.SO_RCVBUF):  # so that one that stops reading costs little
             self.socket.setsockopt(socket.SOL_SOCKET, buffer, SOCKET_BYTES)
@@ -248,7 +252,8 @@ class ArmouredChannel(PlayerChannel):
         # in this file, and prints "OOB data" for a message that is not a dict.
         # This one cuts a client that sends bytes that do not decode, and drops
         # any other message it cannot use, each with one line, and serves on.
-        raw, self._ibuffer, self.whole_by, self.has_spoken = self._ibuffer, b"", None, True
+        raw, self._ibuffer, self.whole_by, first = self._ibuffer, b"", None, not self.has_spoken
+        self.has_spoken = True
         if not self.connected:
             return  # closed earlier in this same read
         console.about = self.share
@@ -260,6 +265,8 @@ class ArmouredChannel(PlayerChannel):
             return self.cut("sent bytes that do not decode")
         # Each message costs its machine's budget by the work it took: 1 for a game's.
         self._server.spend(self.share, 1 + loads.values // WORK_VALUES + len(raw) // WORK_BYTES)
+        if first:
+            self.introduce(message if isinstance(message, dict) else {})
         if isinstance(message, Refused):
             return self.drop(raw, str(message))
         action = message.get("action") if isinstance(message, dict) else None
@@ -269,6 +276,27 @@ class ArmouredChannel(PlayerChannel):
         handler(message)  # the channel's Network_<action>: an "echo" runs Network_echo here
         if hasattr(self, "Network"):
             self.Network(message)  # after Network_<action>, as PodSixNet does
+
+    def introduce(self, hello):
+        # A game's hello, its first echo, says which stage it is and its player's name
+        # ({"action": "echo", "text": "echo 1", "stage": 4, "name": "Alice"}, added below
+        # "# Armour" in game.py), and kit.py check's says "check": true. A client that says
+        # none of it (an older game, a test tool) is paired as before.
+        name, stage = hello.get("name"), hello.get("stage")
+        if isinstance(name, str) and name_refused(name):
+            log(f"{self.address} sent a name that {name_refused(name)}, {short(name)}: named by its address")
+        elif isinstance(name, str):
+            self.name, self.address = name, f"{name} ({self.address})"  # every line about it says so
+        if hello.get("check") is True:
+            return log(f"{self.address} checked this server (kit.py check), and is not a player")
+        if type(stage) is int and stage != STAGE_NUMBER:
+            self.Send({"action": "otherstage", "stage": STAGE_NUMBER})  # game.py says what to do
+            if not self.share.told_of_stage:  # once per machine: its game will try again
+                self.share.told_of_stage = True
+                log(f"{self.address} is a stage {stage} game, but this server runs stage {STAGE_NUMBER}: "
+                    f"told it so, and not paired")
+            return
+        self._server.Connected(self, self.addr)
 
     def drop(self, message, reason):
         # One line for a dropped message, then at most one a second with a count,
@@ -329,11 +357,12 @@ class FairShare:
     two is a token bucket: `size` at once, then refilled in REFILL_SECONDS. Its
     connections share one budget of messages (ArmouredServer.spend())."""
     __slots__ = ("connections", "joins", "joined_at", "lines", "logged_at", "unshown", "budget", "budget_at",
-                 "reading")
+                 "reading", "told_of_stage")
 
     def __init__(self, server):
         self.connections, self.unshown = set(), None  # unshown: lines not shown lately, kind -> how many
         self.budget, self.budget_at, self.reading = server.burst, time.monotonic(), True
+        self.told_of_stage = False  # that its games are of another stage
         self.joins, self.joined_at = server.new_per_address, time.monotonic()
         self.lines, self.logged_at = console.lines_per_address, self.joined_at
 
@@ -431,8 +460,7 @@ class ArmouredServer(GameServer):
             return log(f"{addr[0]}:{addr[1]} refused: {why}")
         channel = self.channelClass(sock, addr, self, self._map)
         self.channels.append(channel)
-        channel.Send({"action": "connected"})
-        self.Connected(channel, addr)
+        channel.Send({"action": "connected"})  # Connected() waits for its hello (introduce())
 
     def refusal(self, share):
         if len(self.channels) >= self.max_players:  # refuse it now, or accept() fails later
@@ -639,6 +667,15 @@ def after(seconds):
     return time.monotonic() + seconds if seconds else None
 
 
+def name_refused(name):
+    """Why a player's name cannot be shown, or None: too long, or with a character that
+    hides or turns text (Unicode's control and format characters: zero-width, bidi)."""
+    if not name.strip() or len(name) > MOST_NAME:
+        return f"is not 1 to {MOST_NAME} characters"
+    odd = next((c for c in name if unicodedata.category(c) in ("Cc", "Cf")), None)
+    return None if odd is None else f"holds {ascii(odd)}, which hides or turns text"
+
+
 def short(value):
     text = repr(value)  # a message as it was sent, cut short if it is long
     return text if len(text) <= 80 else text[:77] + "..."
@@ -686,12 +723,11 @@ def tell_the_class(host, port):
     if host.startswith("127."):
         return log("Only this machine can join. To let the class join, start the server "
                    "with --host 0.0.0.0")
-    number = STAGE.split(":")[0].split()[-1]  # "stage 4: relay" -> "4"
     port_flag = "" if port == DEFAULT_PORT else f" --port {port}"
     found = addresses() if host == "0.0.0.0" else [host]
     for address in found or ["ADDRESS"]:
         # The launcher runs the game with the kit's .venv, so nothing need be activated.
-        command = f"tools/kit.py game --stage {number} --host {address}{port_flag}"
+        command = f"tools/kit.py game --stage {STAGE_NUMBER} --host {address}{port_flag}"
         windows = command.replace("/", "\\")
         log(f"students: python3 {command}   (Windows: py {windows})")
     if not found:

@@ -1,6 +1,6 @@
 """Runs one stage's real game.py headless, driven by JSON commands on stdin.
 
-    python tests/game_driver.py STAGE_DIR PORT [HOST]
+    python tests/game_driver.py STAGE_DIR PORT [HOST [NAME]]
 
 It builds the stage's own Game and runs the frame that game.py's play() runs,
 handle_event() for each event, update(), draw(), at the game's FPS, with key
@@ -31,17 +31,20 @@ with warnings.catch_warnings():
     from PodSixNet.Channel import Channel  # noqa: E402
     from PodSixNet.Connection import connection  # noqa: E402
 
+NAME = "player"  # every test's game has this name unless it gives one: the same on every machine
 SNAPSHOT = ("state", "notice", "error", "running", "exit_code", "sent", "received", "echo_sent_at",
             "round_trip_ms", "game_id", "number", "positions", "arena")
 
 
 def main():
-    stage_dir, port, host = sys.argv[1], int(sys.argv[2]), (sys.argv[3:] or ["127.0.0.1"])[0]
+    stage_dir, port = sys.argv[1], int(sys.argv[2])
+    host = sys.argv[3] if len(sys.argv) > 3 else "127.0.0.1"
+    name = sys.argv[4] if len(sys.argv) > 4 else NAME
     stage = load_stage_game(stage_dir)
     pygame.init()
     screen = pygame.display.set_mode((stage.WIDTH, stage.HEIGHT))
     wire = Wire()
-    game = stage.ArmouredGame(host, port)  # as game.py's main() makes it
+    game = stage.ArmouredGame(host, port, name)  # as game.py's main() makes it, with --name
     clock = pygame.time.Clock()
 
     times = {"frame_started": None}  # on the clock all processes share: CLOCK_MONOTONIC

@@ -644,8 +644,8 @@ def newcomers_pair_at_once(server, connected, games):
 class GameProcess:
     """A stage's real game.py, run headless in its own process by tests/game_driver.py."""
 
-    def __init__(self, stage, port, host="127.0.0.1", machine=None):
-        self.proc = launch(ROOT / "tests" / "game_driver.py", stage, port, host, machine=machine)
+    def __init__(self, stage, port, host="127.0.0.1", machine=None, name="player"):
+        self.proc = launch(ROOT / "tests" / "game_driver.py", stage, port, host, name, machine=machine)
         self.replies = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
         self.err = Reader(self.proc.stderr)

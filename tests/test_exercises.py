@@ -103,7 +103,7 @@ def test_stage4_a_move_for_the_other_player_is_dropped(tmp_path, start_server, s
     cheat, opponent = start_two_games(stage, server.port)
     assert hold(cheat, "right", 5)["positions"] == START
     assert opponent.echo()["positions"] == START
-    server.out.wait_for(r"^127\.0\.0\.1:\d+ sent \{'action': 'move', 'gameID': 0, 'player': 1, 'dx': 4, "
+    server.out.wait_for(r"^player \(127\.0\.0\.1:\d+\) sent \{'action': 'move', 'gameID': 0, 'player': 1, 'dx': 4, "
                         r"'dy': 0\}: not this player's game and player number; dropped$")
 
 

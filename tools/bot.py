@@ -83,12 +83,12 @@ def stage_folder(stage):
     return ROOT / STAGES[int(number.group(1))] if number and int(number.group(1)) in STAGES else None
 
 
-def play(stage, host, port, rng):
+def play(stage, host, port, rng, name="bot"):
     pygame.display.init()  # only what the game uses, as game.py's main() does
     pygame.font.init()
     screen = pygame.Surface((stage.WIDTH, stage.HEIGHT))  # drawn on, never shown
     wire = Wire()
-    game = stage.ArmouredGame(host, port)
+    game = stage.ArmouredGame(host, port, name)
     pilot = Pilot(stage, rng) if hasattr(stage, "ARROWS") else None
     clock, said, stop = pygame.time.Clock(), "connecting", []
     for name in ("SIGINT", "SIGTERM"):  # Ctrl+C, or a `kill`: stop after this frame
@@ -120,7 +120,9 @@ def main():
     parser.add_argument("--host", default="127.0.0.1", help="the server's address (default %(default)s)")
     parser.add_argument("--port", type=int, default=31425, help="the server's port (default %(default)s)")
     parser.add_argument("--seed", type=int, help="the same moves each run")
+    parser.add_argument("--name", default="", help="its name after 'bot', as the server and the class view show it")
     args = parser.parse_args()
+    name = f"bot {args.name}".strip()  # a bot's name says it is a bot
     folder = stage_folder(args.stage)
     if folder is None:
         parser.exit(2, f"bot: there is no stage {args.stage}: say 2, 3, 4 or 5 (--stage 4).\n")
@@ -129,7 +131,9 @@ def main():
                        "start the bot with a stage from 2 to 5.\n")
     try:
         stage = load_stage_game(folder)
-        return play(stage, args.host, args.port, random.Random(args.seed))
+        if stage.name_refused(name):
+            parser.exit(2, f"bot: --name {ascii(args.name)} {stage.name_refused(name)}: choose another.\n")
+        return play(stage, args.host, args.port, random.Random(args.seed), name)
     except KeyboardInterrupt:
         return 0
 

@@ -301,10 +301,11 @@ class View:
                 doing = "waiting"
             else:
                 doing, player = "playing", game.channels.index(channel)
-            students.append({"address": channel.address, "doing": doing, "player": player,
+            students.append({"name": getattr(channel, "name", None), "address": "%s:%d" % channel.addr[:2],
+                             "doing": doing, "player": player,
                              "game": None if game is None or game is waiting else self.game_number(game),
                              "in": counts[0], "in_bytes": counts[1], "out": counts[2], "out_bytes": counts[3],
-                             "dropped": counts[4], "slowed": not getattr(channel, "reading", True),
+                             "dropped": counts[4], "slowed": not getattr(channel.share, "reading", True),
                              "seats": seats[channel.addr[0]]})
         return {"time": now, "stage": self.module.STAGE, "stage_number": self.stage, "listening": self.listening,
                 "join": self.join, "delay_ms": round(self.delay * 1000),
@@ -424,6 +425,7 @@ BUSY, WARN = (255, 200, 80), (255, 150, 60)
 SIZE = (1280, 720)
 FPS = 30
 STATE_SECONDS = 0.25
+SMALL = 0.7  # the size of an address beside a name, to the name's
 BUSY_PER_SECOND = 75  # more messages a second than a game's 60 frames send: flooding, or a cheat
 
 
@@ -622,7 +624,9 @@ class Window:
                 colour = PLAYER_COLOURS[student["player"] % 2]
                 doing = f"game {student['game']}, player {student['player']}"
             busy = ALERT if student["slowed"] else BUSY if student["in_per_s"] > BUSY_PER_SECOND else TEXT
-            rows.append([(student["address"], TEXT), (doing, colour), (f"{student['in_per_s']:.0f}", busy),
+            name = student.get("name")  # the name a game gave, and its address smaller beside it
+            rows.append([(name or student["address"], TEXT, student["address"] if name else None),
+                         (doing, colour), (f"{student['in_per_s']:.0f}", busy),
                          (f"{student['out_per_s']:.0f}", TEXT), (kilo(student["in_bytes_per_s"]), TEXT),
                          (kilo(student["out_bytes_per_s"]), TEXT),
                          (student["dropped"] or "", ALERT),
@@ -635,7 +639,11 @@ class Window:
         size = 40
         while True:
             font = self.font(size)
-            widths = [max([font.size(title)[0]] + [font.size(str(row[n][0]))[0] for row in rows])
+            small = self.font(size * SMALL)
+
+            def cell_width(words, colour, *beside):
+                return font.size(str(words))[0] + (small.size(f"  {beside[0]}")[0] if beside and beside[0] else 0)
+            widths = [max([font.size(title)[0]] + [cell_width(*row[n]) for row in rows])
                       for n, title in enumerate(titles)]
             gap = font.size("00")[0]
             if size <= 14 or (font.get_linesize() * lines <= height and sum(widths) + gap * 7 <= width):
@@ -650,8 +658,10 @@ class Window:
             self.text(title, (x, top), size, DIM)
         y = top + step
         for row in rows:
-            for (words, colour), x in zip(row, xs):
-                self.text(words, (x, y), size, colour)
+            for (words, colour, *beside), x in zip(row, xs):
+                shown = self.text(words, (x, y), size, colour)
+                if beside and beside[0]:
+                    self.text(f"  {beside[0]}", (x + shown, y + size * (1 - SMALL) * 0.6), size * SMALL, DIM)
             y += step
         if more:
             self.text(f"... and {more} more", (left, y), size, DIM)

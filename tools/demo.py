@@ -25,11 +25,14 @@ import threading
 from stages import ROOT, STAGES  # the kit's folder, and {4: "stage4_relay", ...}
 
 WINDOW_LEFT_EDGES = (40, 700)  # two 640-pixel windows, side by side
+WINDOW_NAMES = ("left window", "right window")  # as the server's log names them
 
 
-def copy_lines(pipe):
+def copy_lines(pipe, joined=None):
     for line in pipe:  # the server's log, shown in this terminal
         print(line, end="", flush=True)
+        if joined is not None and " joined (" in line:
+            joined.set()
 
 
 def main():
@@ -71,11 +74,16 @@ def main():
         if "lag proxy on" not in first_line:
             server.terminate()
             return proxy.wait() or 1
-    games = [subprocess.Popen([sys.executable, f"{stage}/game.py", "--port", str(game_port)], cwd=ROOT,
-                              env={**os.environ, "SDL_VIDEO_WINDOW_POS": f"{left},80"})
-             for left in WINDOW_LEFT_EDGES]
+    joined = threading.Event()  # the server has logged the first game's hello
     for helper in helpers:
-        threading.Thread(target=copy_lines, args=(helper.stdout,), daemon=True).start()
+        threading.Thread(target=copy_lines, args=(helper.stdout, joined if helper is server else None),
+                         daemon=True).start()
+    games = []
+    for left, name in zip(WINDOW_LEFT_EDGES, WINDOW_NAMES):  # the second once the first waits: it is player 0
+        while games and not joined.wait(0.1) and games[0].poll() is None:
+            pass
+        games.append(subprocess.Popen([sys.executable, f"{stage}/game.py", "--port", str(game_port),
+                                       "--name", name], cwd=ROOT, env={**os.environ, "SDL_VIDEO_WINDOW_POS": f"{left},80"}))
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` tidies up like Ctrl+C
     try:
         for game in games:

@@ -41,6 +41,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -300,8 +301,37 @@ def stage_program(name, example):
         if args.stage not in folders:
             raise Failure(f"Say which stage, from {min(folders)} to {max(folders)}: "
                           f"{SYSTEM.kit(f'{name} --stage 4 {example}')}")
-        return run([ready(), folders[args.stage] / f"{name}.py", *rest])
+        if name != "game":
+            return run([ready(), folders[args.stage] / f"{name}.py", *rest])
+        place, where = window_place()  # held while the game runs
+        with place:
+            return run([ready(), folders[args.stage] / "game.py", *rest], env={"SDL_VIDEO_WINDOW_POS": where})
     return command
+
+
+WINDOW_PLACES = ["40,80", "700,80"] + [f"{40 + 40 * n},{110 + 40 * n}" for n in range(1, 9)]  # side by side,
+#                then a cascade
+
+
+def window_place():
+    """(an open file, "x,y"): the first place for a game window that no other `kit.py game` on this
+    machine holds, so that a second window opens beside the first, not on it. A game holds its
+    place by a lock on a file in the temporary folder, which the system lets go when it ends."""
+    folder = Path(tempfile.gettempdir()) / "kit-game-windows"
+    folder.mkdir(exist_ok=True)
+    for number, where in enumerate(WINDOW_PLACES):
+        place = open(folder / str(number), "a+")
+        try:
+            if os.name == "nt":
+                import msvcrt
+                msvcrt.locking(place.fileno(), msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+                fcntl.flock(place, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return place, where
+        except OSError:
+            place.close()  # another game's
+    return open(os.devnull), WINDOW_PLACES[-1]
 
 
 game = stage_program("game", "--host 10.0.0.5")
@@ -368,18 +398,21 @@ def diff(args):
 # check: is this laptop ready?
 
 def encode(message):
-    """A message of short strings as PodSixNet puts it on the wire (rencode: a dict of n
-    items is byte 102+n, a string under 64 bytes is byte 128+length, then its bytes)."""
-    def text(value):
-        data = value.encode("utf-8")
+    """A message of short strings and True as PodSixNet puts it on the wire (rencode: a dict of
+    n items is byte 102+n, a string under 64 bytes is byte 128+length, then its bytes; True, 67)."""
+    def value(item):
+        if item is True:
+            return bytes([67])
+        data = item.encode("utf-8")
         assert len(data) < 64
         return bytes([128 + len(data)]) + data
     assert len(message) < 25
-    return bytes([102 + len(message)]) + b"".join(text(k) + text(v) for k, v in message.items()) + TERMINATOR
+    return bytes([102 + len(message)]) + b"".join(value(k) + value(v) for k, v in message.items()) + TERMINATOR
 
 
 GREETING = encode({"action": "connected"})  # what a PodSixNet server sends each new client
-ECHO = encode({"action": "echo", "text": "kit check"})  # and a kit server sends this straight back
+ECHO = encode({"action": "echo", "text": "kit check"})  # what a kit server sends back to this hello, which
+HELLO = encode({"action": "echo", "text": "kit check", "check": True})  # says it is a check: never paired
 
 
 UNREACHABLE = {getattr(errno, name) for name in ("EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL", "WSAEHOSTUNREACH",
@@ -421,7 +454,7 @@ def ask_server(host, port):
     with connection:
         start = time.monotonic()
         try:
-            connection.sendall(ECHO)
+            connection.sendall(HELLO)
             received = b""
             while not answered(received) and time.monotonic() - start < ANSWER_WAIT:
                 connection.settimeout(max(0.01, ANSWER_WAIT - (time.monotonic() - start)))
