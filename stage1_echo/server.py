@@ -60,10 +60,9 @@ class GameServer(Server):
     channelClass = PlayerChannel  # PodSixNet makes one of these per client
 
     def Connected(self, channel, addr):
-        # Called for each new client, once a greeting, {"action": "connected"}, is queued
-        # for it: by PodSixNet's Server at once, or here by ArmouredServer (below "# Armour")
-        # once the client's first message, its hello, has come, and its machine's fair
-        # share, its stage and its name have been checked.
+        # Called for each new client, once a greeting, {"action": "connected"}, is queued:
+        # by PodSixNet's Server at once, or by ArmouredServer (below "# Armour") once the
+        # client's hello has come, and its machine's share, stage and name are checked.
         log(f"{channel.address} joined ({self.summary()})")
 
     def player_left(self, channel):

@@ -96,10 +96,9 @@ class GameServer(Server):
         self.game_ids = itertools.count()  # 0, 1, 2, ...: no two games share an ID
 
     def Connected(self, channel, addr):
-        # Called for each new client, once a greeting, {"action": "connected"}, is queued
-        # for it: by PodSixNet's Server at once, or here by ArmouredServer (below "# Armour")
-        # once the client's first message, its hello, has come, and its machine's fair
-        # share, its stage and its name have been checked.
+        # Called for each new client, once a greeting, {"action": "connected"}, is queued:
+        # by PodSixNet's Server at once, or by ArmouredServer (below "# Armour") once the
+        # client's hello has come, and its machine's share, stage and name are checked.
         self.enqueue(channel)
         log(f"{channel.address} joined ({self.summary()})")
 

@@ -85,7 +85,7 @@ class Session:
 
     def open(self, name):
         def act():
-            self.games[name] = game = GameProcess(self.stage, self.proxy.port)
+            self.games[name] = game = GameProcess(self.stage, self.proxy.port, name=name)
             self.stack.callback(game.kill)
             self.last[name] = game.until("round_trip_ms is not None")  # connected, and echoed
         self.step(f"{name} opens its window", act)

@@ -67,6 +67,12 @@ def main():
                          "sent_actions": wire.sent_actions, "address": wire.address()}
         return json.loads(json.dumps(shown, default=str))
 
+    # A real game runs its frames from the start, and says hello in the first ones. The server
+    # pairs a game once its hello has come, so run frames until it has gone (or the game has
+    # failed): a test may start two games and then drive only the first.
+    while not getattr(game, "introduced", True) and game.error is None and game.running:
+        frame()
+    Channel.Pump(connection)
     for line in sys.stdin:
         command = json.loads(line)
         try:

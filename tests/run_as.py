@@ -61,7 +61,7 @@ def count_what_is_sent():
 
     def counted_send(channel, message):
         size = send(channel, message)  # PodSixNet returns the bytes it queued
-        to = getattr(channel, "address", "?")
+        to = "%s:%d" % channel.addr[:2]  # its address, not its name: the name comes with its hello
         messages[to][message.get("action")] += 1
         sizes[to][message.get("action")] += size
         game = getattr(channel, "game", None)

@@ -452,3 +452,16 @@ def test_an_address_that_holds_more_than_one_seat_is_marked(stage, start_server,
     shown(state, "two seats left", lambda state: state["crowded"] == {hostage: 2})
     for client in [*held[1:], newcomer]:
         client.close()
+
+
+def test_a_game_named_alice_is_alice_in_the_view_with_its_address_beside(start_server, start_game, tmp_path):
+    state, stage = tmp_path / "view.json", STAGES[-1]
+    server = start_server(stage, "--state", state, view=True)
+    games = [start_game(stage, server.port, name=name) for name in ("Alice", "Alice", "bot")]
+    for game in games:
+        game.until("state != 'connecting'")
+    seen = shown(state, "three named students", lambda state: len([s for s in state["students"] if s["name"]]) == 3)
+    names = sorted((s["name"], s["address"]) for s in seen["students"])
+    assert [name for name, _ in names] == ["Alice", "Alice", "bot"]
+    assert names[0][1] != names[1][1]  # two students of one name, told apart by their addresses
+    server.out.wait_for(r"^Alice \(127\.0\.0\.1:\d+\) joined \(")

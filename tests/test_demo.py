@@ -28,7 +28,10 @@ def test_demo_starts_a_server_and_two_games_then_stops_them_all(lag, jitter, wir
                          fr"{lag} ms each way \(jitter {jitter} ms\)" + ", 2% of chunks lost and resent" * wire)
             out.wait(lambda lines: sum("connected through the proxy" in line for line in lines) == 2,
                      "both games to connect through the proxy")
-        out.wait_for(r"game 0 started: ")  # both games found the server and were paired
+        # Both games found the server and were paired, the left window first: it is player 0,
+        # for the right window is started only once the left one waits.
+        out.wait_for(r"game 0 started: left window \(127\.0\.0\.1:\d+\) vs right window \(127\.0\.0\.1:\d+\)$")
+        assert out.text().index("left window (") < out.text().index(" waiting 1, ") < out.text().index("right window (")
         if wire:  # and the terminal showed each game being told its player number
             for number in (0, 1):
                 out.wait_for(fr"#{number + 1} <- server  startgame gameID=0 player={number} ")
