@@ -8,7 +8,9 @@ by its sender's machine, and TCP's urgent byte cannot make the loop spin. Every 
     connections buy no more of the server than one, and a message that is
     slow to decode costs what it takes;
   * a client that sends an urgent (out-of-band) byte is cut with one line,
-    on the poll path and as on Windows (select).
+    on the poll path and as on Windows (select);
+  * the system holds at most SEND_BUFFER (256 KiB) unsent for a client that
+    does not read, before the server's own 64 KiB: not megabytes.
 Each runs as a server on Windows runs it too.
 """
 import socket
@@ -98,4 +100,6 @@ def test_a_client_that_reads_nothing_holds_little_of_the_servers_memory(start_se
             break
         most = max(most, end["unread"] + end["queued"])  # in the server's socket, both ways
     sender.wait_logged(r"left 65536 bytes unread; closing its connection$")
-    assert most <= 4 * 65536, f"the server's socket held {most} bytes for one client"
+    # SEND_BUFFER, 256 KiB, which the system counts twice, and what it has not read yet: without it,
+    # the system lets the buffer grow to megabytes.
+    assert most <= 3 * 262144, f"the server's socket held {most} bytes for one client"
