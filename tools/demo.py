@@ -3,7 +3,9 @@
     python tools/demo.py [--stage N] [--port PORT] [--lag MS [--jitter MS]] [--loss PCT] [--wire]
 
 `make demo` runs the last stage; `make demo STAGE=2` runs stage 2. The server's
-log shows in this terminal. Close both windows (or press Ctrl+C here) to stop.
+log shows in this terminal. The left window opens first, and the right one once
+the left is in the server's queue, 1.5 s later: so the left window is always
+player 0, and shows `waiting for an opponent` for a moment. Close both windows (or press Ctrl+C here) to stop.
 With --lag MS (`make demo STAGE=4 LAG=100`), the games connect through
 tools/lagproxy.py on PORT+1, which delays every byte MS milliseconds each way.
 --jitter MS (`make demo STAGE=4 LAG=100 JITTER=30`) varies each of those delays
@@ -21,11 +23,13 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 from stages import ROOT, STAGES  # the kit's folder, and {4: "stage4_relay", ...}
 
 WINDOW_LEFT_EDGES = (40, 700)  # two 640-pixel windows, side by side
 WINDOW_NAMES = ("left window", "right window")  # as the server's log names them
+ALONE_SECONDS = 1.5  # how long the left window waits alone, so that its `waiting for an opponent` is seen
 
 
 def copy_lines(pipe, joined=None):
@@ -82,6 +86,8 @@ def main():
     for left, name in zip(WINDOW_LEFT_EDGES, WINDOW_NAMES):  # the second once the first waits: it is player 0
         while games and not joined.wait(0.1) and games[0].poll() is None:
             pass
+        if games:
+            time.sleep(ALONE_SECONDS)
         games.append(subprocess.Popen([sys.executable, f"{stage}/game.py", "--port", str(game_port),
                                        "--name", name], cwd=ROOT, env={**os.environ, "SDL_VIDEO_WINDOW_POS": f"{left},80"}))
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` tidies up like Ctrl+C
