@@ -37,10 +37,10 @@ def echo(game, times=1):
         game.frames(5)
 
 
-def two_games(stage, server, cleanup):
-    first = cleanup(GameProcess(stage, server.port))
+def two_games(stage, server, cleanup, names=("player", "player")):
+    first = cleanup(GameProcess(stage, server.port, name=names[0]))
     first.until("state == 'waiting for an opponent'")
-    second = cleanup(GameProcess(stage, server.port))
+    second = cleanup(GameProcess(stage, server.port, name=names[1]))
     first.until("state.startswith('in game')")
     second.until("state.startswith('in game')")
     return first, second
@@ -96,12 +96,13 @@ def the_class_view(stage, picture, stack, cleanup):
     state = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "view.json"
     server = ServerProcess(stage, "--state", state, view=True)
     stack.callback(server.stop)
-    games = [game for _ in range(3) for game in two_games(stage, server, cleanup)]
-    cleanup(GameProcess(stage, server.port)).until("state == 'waiting for an opponent'")
+    names = iter(f"student{number}" for number in range(1, 9))  # as a school's logins name its laptops
+    games = [game for _ in range(3) for game in two_games(stage, server, cleanup, (next(names), next(names)))]
+    cleanup(GameProcess(stage, server.port, name=next(names))).until("state == 'waiting for an opponent'")
     cheat = WireClient(server)
     stack.callback(cheat.close)
     start = cheat.wait_for("startgame")
-    cleanup(GameProcess(stage, server.port)).until("state == 'waiting for an opponent'")
+    cleanup(GameProcess(stage, server.port, name=next(names))).until("state == 'waiting for an opponent'")
     for game, keys in zip(games, (["right"], ["left", "up"], ["down"], ["up"], ["right", "up"], ["left"])):
         game.ask(cmd="frames", count=240, keydown=keys, keyup=[])  # all at once, holding a key
 

@@ -60,6 +60,7 @@ def test_the_bot_pairs_and_plays_with_a_game(stage, start_server, start_game, st
     bot = start_bot(stage, server.port)
     bot.out.wait_for(r"^bot: connected to 127\.0\.0\.1:\d+ \(stage \d")
     bot.out.wait_for(r"^bot: waiting for an opponent$")
+    server.out.wait_for(r"^bot \(127\.0\.0\.1:\d+\) joined \(")  # its name says it is a bot
     game = start_game(stage, server.port)
     shown = game.until("state.startswith('in game')")
     started = bot.out.wait_for(r"^bot: in game( (\d+) as player (\d))?$")
