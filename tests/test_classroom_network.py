@@ -29,7 +29,8 @@ pytestmark = pytest.mark.classroom
 NOTICE_SECONDS = 15
 CONNECT_SECONDS = 8  # CONNECT_SECONDS in every game.py
 WAIT = NOTICE_SECONDS + TIMEOUT  # the longest any wait for a vanishing may take
-LOST = r"^{address}:\d+ lost its connection \((Connection timed out|No route to host)\)$"
+LOST = r"(^|\()({address}:\d+)\)? lost its connection \((Connection timed out|No route to host)\)$"  # with its
+#                                                                     game's name before it, or alone
 
 
 def joined(stage):
@@ -58,7 +59,7 @@ def test_the_server_says_what_students_type_and_it_works_as_typed(stage, classro
     # launcher runs the game with the kit's .venv, as on a laptop that kit.py set up.
     kit = launch(*shlex.split(line.split("   (")[0])[2:], machine=room.laptops[0])
     try:
-        server.out.wait_for(rf"^{room.address(room.laptops[0])}:\d+ joined")
+        server.out.wait_for(rf"^.+ \({room.address(room.laptops[0])}:\d+\) joined")  # its user name, its address
     finally:
         wait_until(lambda: children(kit.pid), "the launcher's game")
         for pid in (kit.pid, *children(kit.pid)):  # Ctrl+C in the student's terminal reaches both
