@@ -1,8 +1,9 @@
 """Start one stage's server and two game windows side by side, then tidy up.
 
-    python tools/demo.py [--stage N] [--port PORT] [--lag MS [--jitter MS]] [--loss PCT] [--wire]
+    python tools/demo.py [--stage N|FOLDER] [--port PORT] [--lag MS [--jitter MS]] [--loss PCT] [--wire]
 
-`make demo` runs the last stage; `make demo STAGE=2` runs stage 2. The server's
+`make demo` runs the last stage; `make demo STAGE=2` runs stage 2; --stage FOLDER
+runs a copy of a stage (a student's tag, lesson 10). The server's
 log shows in this terminal. Close both windows (or press Ctrl+C here) to stop.
 With --lag MS (`make demo STAGE=4 LAG=100`), the games connect through
 tools/lagproxy.py on PORT+1, which delays every byte MS milliseconds each way.
@@ -22,7 +23,7 @@ import subprocess
 import sys
 import threading
 
-from stages import ROOT, STAGES  # the kit's folder, and {4: "stage4_relay", ...}
+from stages import ROOT, STAGES, stage_folder  # the kit's folder, {4: "stage4_relay", ...}, --stage's folder
 
 WINDOW_LEFT_EDGES = (40, 700)  # two 640-pixel windows, side by side
 
@@ -34,7 +35,8 @@ def copy_lines(pipe):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stage", type=int, default=max(STAGES), choices=sorted(STAGES))
+    parser.add_argument("--stage", default=str(max(STAGES)), metavar="N|FOLDER",
+                        help="a stage's number, or a folder with a server.py and a game.py (a copy of a stage)")
     parser.add_argument("--port", type=int, default=31425)
     parser.add_argument("--lag", type=float, default=0, help="milliseconds of delay each way")
     parser.add_argument("--jitter", type=float, default=0, help="up to this many ms more or less")
@@ -48,7 +50,10 @@ def main():
     if not 0 <= args.loss < 100:
         parser.exit(2, f"--loss {args.loss:g} is not a percentage from 0 up to (not including) 100: "
                        "at 100, nothing would ever arrive.\n")
-    stage = STAGES[args.stage]
+    stage = stage_folder(args.stage)
+    if stage is None:
+        parser.exit(2, f"--stage {args.stage}: give a stage from {min(STAGES)} to {max(STAGES)}, or a folder "
+                       f"with a server.py and a game.py.\n")
     server = subprocess.Popen([sys.executable, f"{stage}/server.py", "--port", str(args.port)],
                               cwd=ROOT, stdout=subprocess.PIPE, text=True)
     for line in server.stdout:  # show its lines up to the one that says it is listening
