@@ -32,7 +32,8 @@ with warnings.catch_warnings():
     from PodSixNet.Connection import connection  # noqa: E402
 
 SNAPSHOT = ("state", "notice", "error", "running", "exit_code", "sent", "received", "echo_sent_at",
-            "round_trip_ms", "game_id", "number", "positions", "arena")
+            "round_trip_ms", "game_id", "number", "positions", "arena",
+            "it", "scores", "flash", "flash_until", "frozen_until")  # the capstone's tag (lesson 10)
 
 
 def main():
