@@ -27,8 +27,8 @@ DOT_RADIUS = 20   # a dot this far from a wall touches it
 class Bot:
     """tools/bot.py in its own process, its lines read as they come."""
 
-    def __init__(self, stage, port, seed=1):
-        self.proc = launch("tools/bot.py", "--stage", stage_number(stage), "--port", port, "--seed", seed)
+    def __init__(self, stage, port, seed=1, folder=None):
+        self.proc = launch("tools/bot.py", "--stage", folder or stage_number(stage), "--port", port, "--seed", seed)
         self.out, self.err = Reader(self.proc.stdout), Reader(self.proc.stderr)
 
     def stop(self):
@@ -91,6 +91,23 @@ def test_the_bot_pairs_and_plays_with_a_game(stage, start_server, start_game, st
         to_bot = replies - sent[address][reply]
         assert to_bot == (moves if stage_number(stage) == 4 else 0)
         print(f"{stage}: {moves} moves by the bot, {replies} {reply} messages: {per_move:.2f} a move")
+
+
+def test_the_bot_plays_tag_it_chases_when_it_is_it_and_flees_when_not(tmp_path, start_server, start_game,
+                                                                       start_bot):
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_exercises import tag_copy  # the capstone's answer, tag-1 to tag-7 on a copy of stage 5
+    stage = tag_copy(tmp_path)
+    server = start_server(stage)
+    bot = start_bot(stage, server.port, folder=stage)  # the bot is player 0, and it is it
+    bot.out.wait_for(r"^bot: waiting for an opponent$")
+    game = start_game(stage, server.port)  # player 1 stands still
+    game.until("it == 1 and scores == [1, 0]")  # caught
+    far = "(positions[0][0] - positions[1][0]) ** 2 + (positions[0][1] - positions[1][1]) ** 2 > 200 ** 2"
+    shown = game.until(far)  # the bot runs away from whoever is it
+    assert shown["scores"] == [1, 0]
+    code, _ = bot.stop()
+    assert code == 0
 
 
 def test_the_bot_waits_again_when_its_opponent_leaves(start_server, start_game, start_bot):

@@ -213,8 +213,9 @@ def test_diff_is_coloured_on_a_terminal_and_asks_for_a_stage_it_has(kit):
 def test_game_and_server_run_a_stages_file_with_the_venv_and_ask_for_a_stage_it_has(kit):
     for name, example in (("game", "--host 10.0.0.5"), ("server", "--host 0.0.0.0")):
         code, out, err = kit.run(name, *example.split(), timeout=TIMEOUT)
-        assert code == 1 and out == "" and one_line(err) == (f"kit: Say which stage, from 1 to 5: python3 "
-                                                             f"tools/kit.py {name} --stage 4 {example}")
+        assert code == 1 and out == "" and one_line(err) == (
+            f"kit: Say which stage, from 1 to 5, or a folder with a server.py and a game.py: python3 "
+            f"tools/kit.py {name} --stage 4 {example}")
     port = free_port()
     code, out, err = kit.run("game", "--stage", 2, "--port", port, timeout=TIMEOUT, env=kit.env(**HEADLESS))
     assert code == 1 and one_line(err) == (f"No server at 127.0.0.1:{port} (Connection refused). Start one "
@@ -226,6 +227,26 @@ def test_game_and_server_run_a_stages_file_with_the_venv_and_ask_for_a_stage_it_
         code, out, err = kit.run("server", "--stage", 3, "--port", port, timeout=TIMEOUT)
     assert code == 1 and one_line(err) == (f"Port {port} is already in use: is another server still running? "
                                            f"Stop it with Ctrl+C, or start this one with --port {port + 1}.")
+
+
+def test_tag_builds_the_capstone_outside_the_kit_and_server_runs_that_folder(kit, tmp_path):
+    built = tmp_path / "my tag"  # a teacher's folder, with a space in its name
+    code, out, err = kit.run("tag", built, timeout=TIMEOUT)
+    assert code == 0 and err == "" and one_line(out).startswith(
+        f"Built {built}: stage 5 with the steps tag-1 to tag-7 of lesson 10 applied. Play it: ")
+    assert sorted(path.name for path in built.iterdir()) == ["game.py", "server.py"]
+    assert '"action": "tagged"' in (built / "server.py").read_text(encoding="utf-8")
+    code, out, err = kit.run("tag", built, timeout=TIMEOUT)
+    assert code == 1 and one_line(err) == f"kit: {built} is already there, and not an empty folder: name a new one."
+    code, out, err = kit.run("tag", "tag", timeout=TIMEOUT)  # inside the kit: no sixth folder beside the stages
+    assert code == 1 and one_line(err).startswith("kit: Build it outside the kit's folder") and out == ""
+    assert not (kit.folder / "tag").exists()
+    with socket.socket() as taken:  # the folder's own server.py ran: its line for a port in use
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, out, err = kit.run("server", "--stage", built, "--port", port, timeout=TIMEOUT)
+    assert code == 1 and one_line(err).startswith(f"Port {port} is already in use")
 
 
 def test_check_passes_against_a_running_kit_server(kit, start_server):

@@ -1,22 +1,25 @@
 """A bot player: an opponent for the odd student in a class, or for a student alone at home.
 
-    python tools/bot.py [--stage N] [--host HOST] [--port PORT] [--seed S]
+    python tools/bot.py [--stage N|FOLDER] [--host HOST] [--port PORT] [--seed S]
 
 It joins a stage 2-5 server as a game would, because it is that stage's own
 game.py, run without a window: this file builds the stage's ArmouredGame and
 runs the same frame as game.py does, 60 times a second. In stages 4 and 5 it
 plays like a person at the keyboard: it holds an arrow key (or two, a
 diagonal) for a while, lets go, pauses, and turns, and it turns before a wall.
-So it sends exactly what a student's game sends. It prints one line for each
-change a teacher cares about. Ctrl+C stops it.
+So it sends exactly what a student's game sends. Against the capstone's tag
+(lesson 10: --stage FOLDER, a copy of stage 5 whose game has an `it`), it chases
+its opponent when it is it and flees when it is not, choosing again every few
+frames, as a person reacts. It prints one line for each change a teacher cares
+about. Ctrl+C stops it.
 """
 import argparse
+import math
 import random
-import re
 import signal
 import sys
 
-from stages import ROOT, STAGES  # the kit's folder, and {4: "stage4_relay", ...}
+from stages import STAGES, stage_folder  # {4: "stage4_relay", ...}; the folder --stage names
 from stagegame import Wire, key_event, load_stage_game  # sets up pygame with no window first
 
 import pygame
@@ -26,6 +29,8 @@ DIRECTIONS = (("left",), ("right",), ("up",), ("down",),
 HOLD_FRAMES = (18, 90)    # how long it holds a direction: 0.3 to 1.5 s at 60 frames a second
 PAUSE_FRAMES = (12, 45)   # and how long it pauses before the next: 0.2 to 0.75 s
 MARGIN = 40               # it turns this far from a wall (a dot's radius is 20)
+REACT_FRAMES = (6, 15)    # in tag, how often it chooses again which way to run: 0.1 to 0.25 s
+LOOK_AHEAD = 10           # and it judges a way by where this many steps of it would take it
 
 
 class Pilot:
@@ -45,6 +50,8 @@ class Pilot:
         if game.positions is None:  # not in a game: let go of everything
             self.game = None
             return self.press(())
+        if getattr(game, "it", None) is not None:
+            return self.tag(game)
         if self.game != (game.game_id, game.number):  # a new game: start from where it puts us
             self.game, self.at = (game.game_id, game.number), list(game.positions[game.number])
         self.frames_left -= 1
@@ -61,6 +68,26 @@ class Pilot:
             self.at = self.step(self.held, game)  # this frame's move, as the game sends it
         return events
 
+    def tag(self, game):
+        """Chase the opponent when it is it, flee when not: every few frames, the way
+        whose steps end nearest to (or furthest from) the opponent, as the server
+        would keep them, inside the arena. Where it is: the game's own position,
+        which the server corrects when it holds the bot."""
+        self.frames_left -= 1
+        if self.frames_left > 0:
+            return []
+        self.frames_left = self.rng.randint(*REACT_FRAMES)
+        me, other = game.positions[game.number], game.positions[1 - game.number]
+        chasing = game.it == game.number
+
+        def distance(keys):
+            ahead = [me[axis] + sum(self.arrows[pygame.key.key_code(name)][axis] for name in keys)
+                     * game.speed * LOOK_AHEAD for axis in (0, 1)]
+            ahead = [min(max(ahead[axis], 0), game.arena[axis]) for axis in (0, 1)]
+            return math.dist(ahead, other) if chasing else -math.dist(ahead, other)
+
+        return self.press(min(DIRECTIONS, key=distance))
+
     def step(self, keys, game):
         codes = [pygame.key.key_code(name) for name in keys]
         return [self.at[axis] + sum(self.arrows[code][axis] for code in codes) * game.speed
@@ -75,12 +102,6 @@ class Pilot:
 
 def inside(point, arena):
     return all(MARGIN <= point[axis] <= arena[axis] - MARGIN for axis in (0, 1))
-
-
-def stage_folder(stage):
-    """The folder of stage `stage` ("4" or "stage4_relay"), or None."""
-    number = re.fullmatch(r"(?:stage)?(\d+)(?:_\w+)?", stage.strip("/\\"))
-    return ROOT / STAGES[int(number.group(1))] if number and int(number.group(1)) in STAGES else None
 
 
 def play(stage, host, port, rng, name="bot"):
@@ -116,7 +137,8 @@ def play(stage, host, port, rng, name="bot"):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stage", default=str(max(STAGES)),
-                        help="the stage's number (2 to %(default)s, the default), or its folder's name")
+                        help="the stage's number (2 to %(default)s, the default), or a folder with a "
+                             "server.py and a game.py (a copy of a stage, such as the capstone's tag)")
     parser.add_argument("--host", default="127.0.0.1", help="the server's address (default %(default)s)")
     parser.add_argument("--port", type=int, default=31425, help="the server's port (default %(default)s)")
     parser.add_argument("--seed", type=int, help="the same moves each run")
@@ -125,14 +147,19 @@ def main():
     name = f"bot {args.name}".strip()  # a bot's name says it is a bot
     folder = stage_folder(args.stage)
     if folder is None:
-        parser.exit(2, f"bot: there is no stage {args.stage}: say 2, 3, 4 or 5 (--stage 4).\n")
+        parser.exit(2, f"bot: there is no stage {args.stage}: say 2, 3, 4 or 5 (--stage 4), or a folder "
+                       f"with a server.py and a game.py.\n")
     if folder.name.startswith("stage1_"):
         parser.exit(2, "bot: stage 1 has no games, only echoes, so there is nothing to play: "
                        "start the bot with a stage from 2 to 5.\n")
     try:
         stage = load_stage_game(folder)
-        if stage.name_refused(name):
-            parser.exit(2, f"bot: --name {ascii(args.name)} {stage.name_refused(name)}: choose another.\n")
+    except Exception as error:  # a student's copy with a mistake in it: one line, no traceback
+        line = f", line {error.lineno}" if getattr(error, "lineno", None) else ""
+        parser.exit(1, f"bot: {folder / 'game.py'} does not load ({type(error).__name__}{line}: {error}).\n")
+    if stage.name_refused(name):
+        parser.exit(2, f"bot: --name {ascii(args.name)} {stage.name_refused(name)}: choose another.\n")
+    try:
         return play(stage, args.host, args.port, random.Random(args.seed), name)
     except KeyboardInterrupt:
         return 0

@@ -1,6 +1,6 @@
 r"""The class view: a stage's own server, with a window for the projector that shows the class.
 
-    python tools/classview.py [--stage N] [--delay MS] [--state PATH] [the server's options]
+    python tools/classview.py [--stage N|FOLDER] [--delay MS] [--state PATH] [the server's options]
     py tools\classview.py --stage 4 --host 0.0.0.0          (Windows)
 
 It IS the stage's server.py: it loads that file, unchanged, and runs its own
@@ -52,7 +52,7 @@ import weakref
 from collections import Counter, deque
 from pathlib import Path
 
-from stages import ROOT, STAGES, load  # the kit's folder, {4: "stage4_relay", ...}, and a stage's file
+from stages import STAGES, load, stage_folder, stage_number  # {4: "stage4_relay", ...}, a stage's file
 
 SNAPSHOTS_PER_SECOND = 15  # what the server offers the window: enough for the dots to move smoothly
 DELAY_KEYS = {"0": 0, "1": 100, "2": 200}  # window key: ms that everything the server sends is held
@@ -71,9 +71,9 @@ def say(line, file=sys.stdout):
 
 # The server side: the stage's server.py, hooked
 
-def load_server(stage):
+def load_server(folder):
     """The stage's server.py as a module: its own classes and main(), unchanged."""
-    return load(ROOT / STAGES[stage], "server")
+    return load(folder, "server")
 
 
 class Feed:
@@ -407,8 +407,8 @@ def hook(module, view):
 
 
 def serve(args, server_args):
-    module = load_server(args.stage)
-    view = View(module, args.stage, args)
+    module = load_server(stage_folder(args.stage))  # a stage, or a copy of one (a student's tag, say)
+    view = View(module, stage_number(module), args)
     hook(module, view)
     sys.argv = [f"classview.py --stage {args.stage}", *server_args]  # main()'s usage and errors name us
     try:
@@ -730,9 +730,10 @@ def window(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], add_help=False,
-                                     usage="%(prog)s [--stage N] [--delay MS] [--state PATH] [server.py's options]")
-    parser.add_argument("--stage", type=int, default=max(STAGES), choices=sorted(STAGES),
-                        help="the stage whose server.py serves (default %(default)s)")
+                                     usage="%(prog)s [--stage N|FOLDER] [--delay MS] [--state PATH] [server.py's options]")
+    parser.add_argument("--stage", default=str(max(STAGES)), metavar="N|FOLDER",
+                        help="the stage whose server.py serves (default %(default)s), or a folder with a "
+                             "server.py and a game.py (a copy of a stage)")
     parser.add_argument("--delay", type=int, default=0, metavar="MS",
                         help="hold everything the server sends this many ms (keys 0, 1, 2: 0, 100, 200)")
     parser.add_argument("--state", metavar="PATH", help="the window writes what it shows here, as JSON")
@@ -747,6 +748,9 @@ def main():
         print("\nand the stage's server.py options:\n")
     if not 0 <= args.delay <= 1000:
         parser.exit(2, f"--delay {args.delay}: give 0 to 1000 ms.\n")
+    if stage_folder(args.stage) is None:
+        parser.exit(2, f"--stage {args.stage}: give a stage from {min(STAGES)} to {max(STAGES)}, or a folder "
+                       f"with a server.py and a game.py.\n")
     return serve(args, rest)
 
 

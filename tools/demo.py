@@ -1,11 +1,12 @@
 """Start one stage's server and two game windows side by side, then tidy up.
 
-    python tools/demo.py [--stage N] [--port PORT] [--lag MS [--jitter MS]] [--loss PCT] [--wire]
+    python tools/demo.py [--stage N|FOLDER] [--port PORT] [--lag MS [--jitter MS]] [--loss PCT] [--wire]
 
-`make demo` runs the last stage; `make demo STAGE=2` runs stage 2. The server's
-log shows in this terminal. The left window opens first, and the right one once
-the left is in the server's queue, 1.5 s later: so the left window is always
-player 0, and shows `waiting for an opponent` for a moment. Close both windows (or press Ctrl+C here) to stop.
+`make demo` runs the last stage; `make demo STAGE=2` runs stage 2; --stage FOLDER
+runs a copy of a stage (a student's tag, lesson 10). The server's log shows in
+this terminal. The left window opens first, and the right one once the left is in
+the server's queue, 1.5 s later: so the left window is always player 0, and shows
+`waiting for an opponent` for a moment. Close both windows (or press Ctrl+C here) to stop.
 With --lag MS (`make demo STAGE=4 LAG=100`), the games connect through
 tools/lagproxy.py on PORT+1, which delays every byte MS milliseconds each way.
 --jitter MS (`make demo STAGE=4 LAG=100 JITTER=30`) varies each of those delays
@@ -25,7 +26,7 @@ import sys
 import threading
 import time
 
-from stages import ROOT, STAGES  # the kit's folder, and {4: "stage4_relay", ...}
+from stages import ROOT, STAGES, stage_folder  # the kit's folder, {4: "stage4_relay", ...}, --stage's folder
 
 WINDOW_LEFT_EDGES = (40, 700)  # two 640-pixel windows, side by side
 WINDOW_NAMES = ("left window", "right window")  # as the server's log names them
@@ -41,7 +42,8 @@ def copy_lines(pipe, joined=None):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stage", type=int, default=max(STAGES), choices=sorted(STAGES))
+    parser.add_argument("--stage", default=str(max(STAGES)), metavar="N|FOLDER",
+                        help="a stage's number, or a folder with a server.py and a game.py (a copy of a stage)")
     parser.add_argument("--port", type=int, default=31425)
     parser.add_argument("--lag", type=float, default=0, help="milliseconds of delay each way")
     parser.add_argument("--jitter", type=float, default=0, help="up to this many ms more or less")
@@ -55,7 +57,10 @@ def main():
     if not 0 <= args.loss < 100:
         parser.exit(2, f"--loss {args.loss:g} is not a percentage from 0 up to (not including) 100: "
                        "at 100, nothing would ever arrive.\n")
-    stage = STAGES[args.stage]
+    stage = stage_folder(args.stage)
+    if stage is None:
+        parser.exit(2, f"--stage {args.stage}: give a stage from {min(STAGES)} to {max(STAGES)}, or a folder "
+                       f"with a server.py and a game.py.\n")
     server = subprocess.Popen([sys.executable, f"{stage}/server.py", "--port", str(args.port)],
                               cwd=ROOT, stdout=subprocess.PIPE, text=True)
     for line in server.stdout:  # show its lines up to the one that says it is listening

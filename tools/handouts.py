@@ -109,7 +109,8 @@ def handout(lesson):
 
 
 def lessons():
-    return sorted(LESSONS.glob("lesson-*.md"))
+    """The lesson pages in the course's order, by number: lesson 10 after lesson 9."""
+    return sorted(LESSONS.glob("lesson-*.md"), key=lambda page: int(re.match(r"lesson-(\d+)", page.name)[1]))
 
 
 def main(args):

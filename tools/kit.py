@@ -3,17 +3,20 @@ r"""The kit's launcher: the same commands on every school machine, nothing to ac
     python3 tools/kit.py COMMAND      (macOS, Linux)
     py tools\kit.py COMMAND           (Windows)
 
-    demo [--stage N] [--port P] [--lag MS] [--jitter MS] [--loss PCT] [--wire]
+    demo [--stage N|FOLDER] [--port P] [--lag MS] [--jitter MS] [--loss PCT] [--wire]
                         a stage's server and two game windows (tools/demo.py)
-    game --stage N [--host H] [--port P]
-                        one stage's game (stageN_*/game.py), to join a server
-    server --stage N [--host 0.0.0.0] [--port P]
-                        one stage's server (stageN_*/server.py); 0.0.0.0 serves the class
-    bot [--stage N] [--host H] [--port P] [--seed S]
+    game --stage N|FOLDER [--host H] [--port P]
+                        one stage's game (stageN_*/game.py, or FOLDER/game.py), to join a server
+    server --stage N|FOLDER [--host 0.0.0.0] [--port P]
+                        one stage's server (stageN_*/server.py, or FOLDER/server.py); 0.0.0.0 serves the class
+    bot [--stage N|FOLDER] [--host H] [--port P] [--seed S]
                         a player with no window, for the odd student (tools/bot.py)
-    view [--stage N] [--delay MS] [server options]
+    view [--stage N|FOLDER] [--delay MS] [server options]
                         the teacher's class view: the stage's server, and a window
                         that shows the class (tools/classview.py)
+                        (FOLDER: a copy of a stage, with its server.py and game.py)
+    tag DIR             build the capstone's answer (lesson 10: stage 5 and every tag step)
+                        in the new folder DIR, outside the kit, to play with --stage DIR
     diff N              what stage N adds to stage N-1, both files
     check [--host H] [--port P]
                         is this laptop ready? one line per check, then a verdict
@@ -44,6 +47,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from lessonanswers import AnswerError, apply, answers, capstone_steps  # tools/, standard library only
+from stages import STAGES, stage_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
@@ -286,8 +292,18 @@ def run(command, env=None):
 
 # The commands
 
+def folders_named(options):
+    """The options, with a --stage that names a folder (a copy of a stage) made absolute: the
+    tools run in the kit's folder, and a folder named from elsewhere is the user's."""
+    options = list(options)
+    for at in range(len(options) - 1):
+        if options[at] == "--stage" and not options[at + 1].isdigit() and stage_folder(options[at + 1]):
+            options[at + 1] = str(stage_folder(options[at + 1]))
+    return options
+
+
 def demo(options):
-    return run([ready(), ROOT / "tools" / "demo.py", *options])
+    return run([ready(), ROOT / "tools" / "demo.py", *folders_named(options)])
 
 
 def stage_program(name, example):
@@ -295,17 +311,18 @@ def stage_program(name, example):
     def command(options):
         parser = argparse.ArgumentParser(prog=SYSTEM.kit(name).strip(), description=f"One stage's {name}; "
                                          f"the other options are {name}.py's own ({example}).")
-        parser.add_argument("--stage", type=int, metavar="N")
+        parser.add_argument("--stage", metavar="N|FOLDER")
         args, rest = parser.parse_known_args(options)
-        folders = stages()
-        if args.stage not in folders:
-            raise Failure(f"Say which stage, from {min(folders)} to {max(folders)}: "
-                          f"{SYSTEM.kit(f'{name} --stage 4 {example}')}")
+        folder = stage_folder(args.stage) if args.stage else None
+        if folder is None:
+            folders = stages()
+            raise Failure(f"Say which stage, from {min(folders)} to {max(folders)}, or a folder with a server.py "
+                          f"and a game.py: {SYSTEM.kit(f'{name} --stage 4 {example}')}")
         if name != "game":
-            return run([ready(), folders[args.stage] / f"{name}.py", *rest])
+            return run([ready(), folder / f"{name}.py", *rest])
         place, where = window_place()  # held while the game runs
         with place:
-            return run([ready(), folders[args.stage] / "game.py", *rest], env={"SDL_VIDEO_WINDOW_POS": where})
+            return run([ready(), folder / "game.py", *rest], env={"SDL_VIDEO_WINDOW_POS": where})
     return command
 
 
@@ -339,11 +356,11 @@ server = stage_program("server", "--host 0.0.0.0")
 
 
 def bot(options):
-    return run([ready(), ROOT / "tools" / "bot.py", *options])
+    return run([ready(), ROOT / "tools" / "bot.py", *folders_named(options)])
 
 
 def view(options):
-    return run([ready(), ROOT / "tools" / "classview.py", *options])
+    return run([ready(), ROOT / "tools" / "classview.py", *folders_named(options)])
 
 
 def test(options):
@@ -365,12 +382,35 @@ def setup(args):
 
 
 def stages():
-    found = {}
-    for folder in ROOT.glob("stage*_*"):
-        number = re.match(r"stage(\d+)_", folder.name)
-        if number and (folder / "server.py").exists():
-            found[int(number.group(1))] = folder
-    return found
+    return {number: ROOT / name for number, name in STAGES.items()}
+
+
+def tag(args):
+    """Build the capstone's answer in a new folder: stage 5 with tag-1, tag-2, ... applied in turn."""
+    where = Path(args.dir).expanduser().resolve()
+    if ROOT.resolve() in (where, *where.parents):
+        raise Failure(f"Build it outside the kit's folder, which holds only its stages and tools: "
+                      f"{SYSTEM.kit('tag ' + SYSTEM.path(ROOT.parent / 'tag'))}")
+    if where.exists() and (not where.is_dir() or any(where.iterdir())):
+        raise Failure(f"{args.dir} is already there, and not an empty folder: name a new one.")
+    try:
+        found = answers()
+        steps = capstone_steps(found)
+        if not steps:
+            raise AnswerError("no page has its steps, tag-1, tag-2, ...")
+        with tempfile.TemporaryDirectory() as scratch:
+            for step in steps:
+                built = apply(step, scratch, found)
+            where.mkdir(parents=True, exist_ok=True)
+            for name in ("server.py", "game.py"):
+                shutil.copy2(built / name, where / name)
+    except AnswerError as error:
+        raise Failure(f"The capstone's answer does not build: {str(error).splitlines()[0]}")
+    folder = SYSTEM.path(where)
+    say(f"Built {folder}: stage 5 with the steps {steps[0]} to {steps[-1]} of lesson 10 applied. Play it: "
+        f"{SYSTEM.kit('server --stage ' + folder)}, then twice {SYSTEM.kit('game --stage ' + folder)}, "
+        f"or against {SYSTEM.kit('bot --stage ' + folder)}")
+    return 0
 
 
 def diff(args):
@@ -769,9 +809,13 @@ def main(argv):
     commands.add_parser("view", help="the class view: a stage's server and a window of the class "
                                      "(tools/classview.py's options)")
     commands.add_parser("test", help="the test suite, headless (pytest's options)")
-    commands.add_parser("game", help="one stage's game: --stage N, then game.py's options (--host H)")
-    commands.add_parser("server", help="one stage's server: --stage N, then server.py's options "
-                                       "(--host 0.0.0.0 for a class)")
+    commands.add_parser("game", help="one stage's game: --stage N (or a stage's copy: --stage FOLDER), "
+                                     "then game.py's options (--host H)")
+    commands.add_parser("server", help="one stage's server: --stage N (or --stage FOLDER), then server.py's "
+                                       "options (--host 0.0.0.0 for a class)")
+    command = commands.add_parser("tag", help="build the capstone's answer, stage 5 and every tag step of "
+                                              "lesson 10, in the new folder DIR")
+    command.add_argument("dir", metavar="DIR")
     command = commands.add_parser("diff", help="what stage N adds to stage N-1")
     command.add_argument("stage", type=int, nargs="?", metavar="N")
     command = commands.add_parser("check", help="is this laptop ready?")
@@ -788,7 +832,7 @@ def main(argv):
     if not args.command:
         parser.print_help()
         return 2
-    return {"diff": diff, "check": check, "setup": setup, "wheelhouse": wheelhouse}[args.command](args)
+    return {"diff": diff, "check": check, "setup": setup, "wheelhouse": wheelhouse, "tag": tag}[args.command](args)
 
 
 if __name__ == "__main__":
