@@ -48,7 +48,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from lessonanswers import AnswerError, apply, answers, capstone_steps  # tools/, standard library only
 from stages import STAGES, stage_folder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -393,6 +392,8 @@ def tag(args):
                       f"{SYSTEM.kit('tag ' + SYSTEM.path(ROOT.parent / 'tag'))}")
     if where.exists() and (not where.is_dir() or any(where.iterdir())):
         raise Failure(f"{args.dir} is already there, and not an empty folder: name a new one.")
+    sys.path.insert(0, str(ROOT / "tools"))  # (imported here: only this command needs it)
+    from lessonanswers import AnswerError, apply, answers, capstone_steps  # the standard library only
     try:
         found = answers()
         steps = capstone_steps(found)
