@@ -15,7 +15,12 @@
 #   make diff STAGE=3    what stage 3 adds to stage 2, for both files
 #   make screenshots     regenerate docs/*.png from the real stages, headless, the pages' wire diagrams,
 #                        and the handouts
-#   make handouts        docs/handouts/*.md from docs/lessons/*.md (tools/handouts.py; never edit a handout)
+#   make handouts        the worksheets: docs/handouts/*.md from docs/worksheets/*.md and the lesson pages'
+#                        exercises and exit questions (tools/handouts.py), then each stale one's .html and .pdf
+#                        (tools/print_handouts.py: headless Chromium, Debian's package `chromium`); installs
+#                        requirements-handouts.txt into .venv, and only this and slides do
+#   make slides          docs/slides/*.pptx from the lesson pages (tools/slides.py, python-pptx), then one deck
+#                        opened by LibreOffice headless (Debian's libreoffice-impress) and its slide pictured
 #   make bench           measure every stage's server, and PodSixNet's own loop: messages, CPU, capacity,
 #                        latency; draws docs/bench/latency.png
 #   make profile         where stage 4's and stage 5's servers spend their time per move (installs py-spy)
@@ -46,7 +51,7 @@ NOX_PATH := $(subst $(space),:,$(strip $(wildcard $(PYENV_ROOT)/versions/3.*/bin
 FOUND := $(foreach v,$(SUPPORTED),$(if $(shell PATH="$(NOX_PATH)" command -v python$(v)),$(v)))
 MISSING := $(filter-out $(FOUND),$(SUPPORTED))
 
-.PHONY: demo bot view test mutants diff screenshots handouts bench profile clean test-pythons test-oldest-newest test-debian-sid
+.PHONY: demo bot view test mutants diff screenshots handouts slides bench profile clean test-pythons test-oldest-newest test-debian-sid
 
 KIT := $(PYTHON) tools/kit.py
 
@@ -81,8 +86,17 @@ screenshots: $(VENV)/installed
 	$(HEADLESS) $(BIN)/python tests/diagrams.py
 	$(MAKE) handouts
 
-handouts:
-	$(PYTHON) tools/handouts.py
+handouts: $(VENV)/handouts
+	$(BIN)/python tools/handouts.py
+	$(BIN)/python tools/print_handouts.py
+
+slides: $(VENV)/handouts
+	$(BIN)/python tools/slides.py --render
+
+# What the worksheets and the decks need, on top of the kit and its tests.
+$(VENV)/handouts: requirements-handouts.txt $(VENV)/installed
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-handouts.txt
+	touch $@
 
 test-pythons: $(VENV)/nox
 	PATH="$(NOX_PATH)" $(BIN)/nox

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 sys.path.append(str(Path(__file__).resolve().parent.parent / "tools"))
-from handouts import (DOCS, EXTERNAL, HANDOUTS, LESSONS, LINK, ROOT, handout, lessons,  # noqa: E402,F401
+from handouts import (DOCS, EXTERNAL, HANDOUTS, LESSONS, LINK, ROOT, WORKSHEETS, handout, lessons,  # noqa: E402,F401
                       markdown_pages, student_text, teacher_blocks)
 
 

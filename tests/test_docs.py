@@ -1,6 +1,7 @@
 """The course pages hold together: every link and #anchor inside the repo resolves, every
-lesson page has the course's headings in order, and every handout is what tools/handouts.py
-makes now, with every exercise and exit question and no teacher text. (The code excerpts,
+lesson page has the course's headings in order, and every handout (a worksheet) is what
+tools/handouts.py makes now from its source and its lesson page, with every exercise and exit
+question and no teacher text. (The printed worksheets have their own tests: test_handouts.py.) (The code excerpts,
 captions, diagrams and answers on the same pages have their own tests: test_layout.py,
 test_readme_captions.py, test_diagrams.py, test_exercises.py.) No game runs here."""
 import re
@@ -10,8 +11,8 @@ import sys
 
 import pytest
 
-from pages import (EXTERNAL, HANDOUTS, LESSONS, LINK, ROOT, handout, lessons, markdown_pages, name, read, student_text,
-                   teacher_blocks)
+from pages import (DOCS, EXTERNAL, HANDOUTS, LESSONS, LINK, ROOT, WORKSHEETS, handout, lessons, markdown_pages, name,
+                   read, student_text, teacher_blocks)
 
 README_LINES = 200
 HEADINGS = ["Objectives", "Plan", "What to type", "What to observe", "Common mistakes",
@@ -134,7 +135,7 @@ def answered(text, item):
 def test_a_handout_is_what_the_tool_makes_from_its_lesson_now(lesson):
     made = HANDOUTS / lesson.name
     assert made.exists() and read(made) == handout(lesson), \
-        f"{name(made)} is stale: run python tools/handouts.py (make handouts)"
+        f"{name(made)} is stale: run make handouts"
 
 
 def handouts_tool(folder, *args):
@@ -153,11 +154,12 @@ def test_the_check_names_a_stale_handout_and_the_tool_makes_it_again(tmp_path):
     shutil.copytree(ROOT / "tools", tmp_path / "tools")
     shutil.copytree(LESSONS, tmp_path / "docs" / "lessons")
     shutil.copytree(HANDOUTS, tmp_path / "docs" / "handouts")
+    shutil.copytree(WORKSHEETS, tmp_path / "docs" / "worksheets")
     stale = tmp_path / "docs" / "handouts" / LESSON_PAGES[-1].name
     stale.write_text(read(stale) + "An answer a student added by hand.\n", encoding="utf-8")
     check = handouts_tool(tmp_path, "--check")
     assert check.returncode == 1 and check.stderr == (
-        f"Stale handouts: docs/handouts/{stale.name}. Make them again with: python tools/handouts.py\n")
+        f"Stale handouts: docs/handouts/{stale.name}. Make them again with: make handouts\n")
     assert handouts_tool(tmp_path).returncode == 0 and read(stale) == read(HANDOUTS / stale.name)
     assert handouts_tool(tmp_path, "--check").returncode == 0
 
@@ -166,6 +168,7 @@ def test_a_lesson_with_a_teacher_block_left_open_makes_no_handout(tmp_path):
     shutil.copytree(ROOT / "tools", tmp_path / "tools")
     shutil.copytree(LESSONS, tmp_path / "docs" / "lessons")
     shutil.copytree(HANDOUTS, tmp_path / "docs" / "handouts")
+    shutil.copytree(WORKSHEETS, tmp_path / "docs" / "worksheets")
     lesson = tmp_path / "docs" / "lessons" / LESSON_PAGES[-1].name
     answer = "The answer only a teacher may read."
     lesson.write_text(read(lesson) + f"\n<!-- teacher -->\n{answer}\n", encoding="utf-8")  # never closed
@@ -199,15 +202,21 @@ def test_a_handout_keeps_every_exercise_and_exit_question_and_leaks_no_teacher_t
         assert not leaked, f"{lesson.name}'s handout shows teacher text: {leaked}"
 
 
-def test_a_handout_says_what_it_is_and_links_to_handouts_not_lesson_pages():
-    for lesson in LESSON_PAGES:
-        given = handout(lesson)
-        assert given.startswith(f"*{headings(read(lesson), 1)[0]}: Student handout, about ")
-        assert f"generated from {name(lesson)} by tools/handouts.py: do not edit" in given.split("\n", 1)[0]
-        for link in LINK.finditer(prose(given)):  # whether each resolves, the link test checks
-            target = link["target"].partition("#")[0]
-            if target and not EXTERNAL.match(target):
-                assert (HANDOUTS / target).resolve().parent != LESSONS.resolve(), f"{lesson.name}: {link[0]}"
+STUDENT_PAGES = [DOCS / "glossary.md"]  # besides the worksheets themselves
+
+
+@pytest.mark.parametrize("lesson", LESSON_PAGES, ids=name)
+def test_a_handout_is_a_worksheet_that_links_only_to_student_pages(lesson):
+    given = handout(lesson)
+    assert given.startswith(headings(read(lesson), 1)[0].split(":")[0] + ":", 2), given[:80]
+    for aside in ("do not edit", "With `make`", "make demo", "make diff", "tools/handouts.py"):
+        assert aside not in given, f"{lesson.name}'s worksheet says {aside!r}"
+    for link in LINK.finditer(prose(given)):  # whether each resolves, the link test checks
+        target = link["target"].partition("#")[0]
+        assert not EXTERNAL.match(target), f"{lesson.name}: a worksheet on paper cannot follow {link[0]}"
+        where = (HANDOUTS / target).resolve()
+        assert where.parent == HANDOUTS.resolve() or where in STUDENT_PAGES, \
+            f"{lesson.name}'s worksheet sends a student to a teacher's page: {link[0]}"
 
 
 def test_every_page_a_program_names_exists_and_a_student_is_sent_to_a_handout():
@@ -225,5 +234,6 @@ def test_every_page_a_program_names_exists_and_a_student_is_sent_to_a_handout():
 def test_a_handout_prints_as_it_is_with_its_diagram_written_out(lesson):
     text, page = read(HANDOUTS / lesson.name), read(lesson)
     assert "<!--" not in text and "```mermaid" not in text, f"{name(lesson)}'s handout needs a Markdown viewer"
-    for arrow in re.findall(r"^    \w+-+>>\w+: (.+)$", page, re.M):  # every message of its diagram
-        assert arrow in text, f"{name(lesson)}'s handout leaves out a message of its diagram: {arrow}"
+    if "<!-- diagram -->" in read(WORKSHEETS / lesson.name):
+        for arrow in re.findall(r"^    \w+-+>>\w+: (.+)$", page, re.M):  # every message of its diagram
+            assert arrow in text, f"{name(lesson)}'s handout leaves out a message of its diagram: {arrow}"

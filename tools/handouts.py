@@ -1,19 +1,22 @@
-"""The student handouts: docs/handouts/<name>.md from each docs/lessons/<name>.md.
+"""The student worksheets: docs/handouts/<name>.md from docs/worksheets/<name>.md and
+docs/lessons/<name>.md.
 
-    python tools/handouts.py           (or: make handouts) rewrites every handout
-    python tools/handouts.py --check   exits 1, naming each handout that is stale
+    python tools/handouts.py           rewrites every worksheet's Markdown
+    python tools/handouts.py --check   exits 1, naming each worksheet (or its PDF) that is stale
+    make handouts                      the Markdown, then the .html and .pdf of each stale one
+                                       (tools/print_handouts.py, with requirements-handouts.txt)
 
-A handout is its lesson page without what only the teacher sees: every block
-between a `<!-- teacher -->` line and a `<!-- /teacher -->` line (answers, the
-plan's timings) goes, and so does the Plan heading. It is for printing as it
-is, so a page's comment lines go too, and a wire diagram (Mermaid, which only
-a Markdown viewer draws) becomes the same messages written out, one a line. Its links are rewritten to
-work from docs/handouts/ (a link to another lesson goes to that lesson's
-handout), and a header line gives its reading time at 200 words a minute.
-Never edit a handout: edit its lesson and run this again. tests/test_docs.py
-checks that every handout is what this makes now, and that no answer leaks.
-Only Python's standard library is used.
+A worksheet has a source of its own, written for students: docs/worksheets/<name>.md,
+one for each lesson page of the same name. The lesson's exercises and exit questions are
+written once, on the lesson page; the source says where they go with a line of its own,
+`<!-- exercises -->` or `<!-- exit questions -->`, and this tool puts them there without
+their teacher blocks (the answers), each followed by a box to write in. A line
+`<!-- diagram -->` puts the lesson's wire diagram there, written out one message a line.
+A link to a lesson page becomes a link to its worksheet. Only Python's standard library
+is used here, so the tests can run it: tests/test_docs.py checks that every worksheet is
+what this makes now, and tests/test_handouts.py that each PDF was printed from it.
 """
+import hashlib
 import math
 import os
 import re
@@ -82,6 +85,15 @@ def printable(text):
     return SEQUENCE.sub(sequence_as_text, COMMENT_LINE.sub("", text))
 
 
+WORKSHEETS = DOCS / "worksheets"
+PLACE = re.compile(r"^<!-- (exercises|exit questions|diagram) -->\n", re.M)
+BOX = '<div class="box"></div>'
+QUESTION = re.compile(r"^(\d+\. .*(?:\n(?!\d+\. ).*)*)", re.M)
+# What a printed worksheet depends on besides its Markdown: the print stylesheet.
+STYLESHEET = Path(__file__).resolve().parent / "handout.css"
+RECORD = "{name}.print.txt"  # beside each PDF: the hash it was printed from, its pages, its reading grade
+
+
 def handout_link(target):
     """A link written on a lesson page, as it must be written on its handout."""
     if EXTERNAL.match(target) or target.startswith("#"):
@@ -97,20 +109,63 @@ def reading_minutes(text):
     return max(1, math.ceil(len(text.split()) / WORDS_PER_MINUTE))
 
 
+def section(text, heading):
+    """The body of a page's `## heading`, up to the next `## ` heading (none inside code)."""
+    found = re.search(rf"^## {re.escape(heading)}\n(.*?)(?=^## |\Z)", text, re.S | re.M)
+    if not found:
+        raise ValueError(f"no '## {heading}' section")
+    return found[1].strip("\n")
+
+
+def with_boxes(exercises):
+    """A lesson's Exercises (no teacher blocks), a box after each exercise."""
+    parts = re.split(r"(?=^### )", exercises.strip("\n"), flags=re.M)
+    return "\n\n".join(f"{part.strip()}\n\n{BOX}" for part in parts if part.strip())
+
+
+def questions_with_boxes(questions):
+    """A lesson's Exit questions, each list item followed by a box inside it."""
+    items = [item.rstrip() for item in QUESTION.findall(questions.strip("\n"))]
+    return "\n\n".join(f"{item}\n\n   {BOX}" for item in items)
+
+
+def diagram_text(page):
+    found = SEQUENCE.search(page)
+    return sequence_as_text(found) if found else ""
+
+
 def handout(lesson):
-    """The handout of a lesson page (a Path under docs/lessons/), as text."""
-    body = printable(student_text(lesson.read_text(encoding="utf-8")))
-    body = LINK.sub(lambda link: link["head"] + handout_link(link["target"]) + ")", body)
-    title = body.split("\n", 1)[0].lstrip("# ").strip()
-    source = lesson.relative_to(ROOT).as_posix()
-    header = (f"*{title}: Student handout, about {reading_minutes(body)} min to read "
-              f"(generated from {source} by tools/handouts.py: do not edit)*")
-    return f"{header}\n\n{body}"
+    """The worksheet of a lesson page (a Path under docs/lessons/), as Markdown."""
+    source = WORKSHEETS / lesson.name
+    if not source.exists():
+        raise ValueError(f"{lesson.name} has no worksheet source: write {source.relative_to(ROOT).as_posix()}")
+    page = student_text(lesson.read_text(encoding="utf-8"))
+    fill = {"exercises": lambda: "## Exercises\n\n" + with_boxes(section(page, "Exercises")),
+            "exit questions": lambda: "## Exit questions\n\n" + questions_with_boxes(section(page, "Exit questions")),
+            "diagram": lambda: diagram_text(page)}
+    text = PLACE.sub(lambda place: fill[place[1]]() + "\n", source.read_text(encoding="utf-8"))
+    text = LINK.sub(lambda link: link["head"] + handout_link(link["target"]) + ")", text)
+    return re.sub(r"\n{3,}", "\n\n", COMMENT_LINE.sub("", text)).strip("\n") + "\n"
 
 
 def lessons():
-    """The lesson pages in the course's order, by number: lesson 10 after lesson 9."""
+    """Every lesson page, by its number: lesson 10 comes after lesson 9."""
     return sorted(LESSONS.glob("lesson-*.md"), key=lambda page: int(re.match(r"lesson-(\d+)", page.name)[1]))
+
+
+def source_hash(markdown):
+    """What a printed worksheet was made from: its Markdown and the print stylesheet."""
+    digest = hashlib.sha256(markdown.encode("utf-8"))
+    digest.update(STYLESHEET.read_bytes())
+    return digest.hexdigest()
+
+
+def print_record(name):
+    """{'sha256': ..., 'pages': ..., 'grade': ...} as recorded beside a worksheet's PDF, or {}."""
+    path = HANDOUTS / RECORD.format(name=name)
+    if not path.exists():
+        return {}
+    return dict(line.split(": ", 1) for line in path.read_text(encoding="utf-8").splitlines() if ": " in line)
 
 
 def main(args):
@@ -118,25 +173,28 @@ def main(args):
     if args and not check:
         print("Usage: python tools/handouts.py [--check]", file=sys.stderr)
         return 2
-    stale = []
+    stale, unprinted = [], []
     made = {HANDOUTS / lesson.name: handout(lesson) for lesson in lessons()}
     for path, text in made.items():
         name = path.relative_to(ROOT).as_posix()
-        minutes = reading_minutes(text.split("\n\n", 1)[1])
         old = path.read_text(encoding="utf-8") if path.exists() else None
         if old != text:
             stale.append(name)
             if not check:
                 HANDOUTS.mkdir(exist_ok=True)
                 path.write_text(text, encoding="utf-8")
-        print(f"{name}: about {minutes} min to read{' (stale)' if check and old != text else ''}")
+        printed = print_record(path.stem).get("sha256") == source_hash(text)
+        if not printed:
+            unprinted.append(name[:-3] + ".pdf")
+        print(f"{name}: about {reading_minutes(text)} min to read"
+              f"{' (stale)' if check and old != text else ''}{'' if printed else '; its PDF is stale'}")
     orphans = sorted(p.relative_to(ROOT).as_posix() for p in HANDOUTS.glob("*.md") if p not in made)
     for name in orphans:
         print(f"{name}: no lesson page makes it{': removed' if not check else ''}")
         if not check:
             (ROOT / name).unlink()
-    if check and (stale or orphans):
-        print(f"Stale handouts: {', '.join(stale + orphans)}. Make them again with: python tools/handouts.py",
+    if check and (stale or orphans or unprinted):
+        print(f"Stale handouts: {', '.join(stale + orphans + unprinted)}. Make them again with: make handouts",
               file=sys.stderr)
         return 1
     return 0
