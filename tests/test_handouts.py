@@ -11,7 +11,7 @@ import pytest
 from pypdf import PdfReader
 
 from pages import HANDOUTS, WORKSHEETS, handout, lessons, name, read, student_text, teacher_blocks
-from handouts import BOX, print_record, section, source_hash
+from handouts import BOX, SHORT_BOX, box_for, print_record, section, source_hash
 
 LESSON_PAGES = lessons()
 MAX_PAGES = 2
@@ -62,10 +62,10 @@ def test_the_exercises_and_exit_questions_are_the_lesson_pages_with_a_box_under_
     given, page = read(HANDOUTS / lesson.name), student_text(read(lesson))
     exercises = re.split(r"(?=^### )", section(page, "Exercises"), flags=re.M)
     for exercise in filter(str.strip, exercises):  # word for word, as the lesson page has it
-        assert exercise.strip() + f"\n\n{BOX}" in given, f"{lesson.name}: '{exercise.splitlines()[0]}' drifted"
+        assert exercise.strip() + f"\n\n{box_for(exercise)}" in given, f"{lesson.name}: '{exercise.splitlines()[0]}' drifted"
     for question in EXIT_QUESTION.findall(section(page, "Exit questions")):
         assert question.rstrip() + f"\n\n   {BOX}" in given, f"{lesson.name}: exit question '{question[:40]}' drifted"
-    assert given.count(BOX) == len(exercises) - (not exercises[0].strip()) + len(exit_questions(lesson))
+    assert given.count(BOX) + given.count(SHORT_BOX) == len(exercises) - (not exercises[0].strip()) + len(exit_questions(lesson))
 
 
 @pytest.mark.parametrize("lesson", LESSON_PAGES, ids=name)

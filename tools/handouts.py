@@ -10,7 +10,9 @@ A worksheet has a source of its own, written for students: docs/worksheets/<name
 one for each lesson page of the same name. The lesson's exercises and exit questions are
 written once, on the lesson page; the source says where they go with a line of its own,
 `<!-- exercises -->` or `<!-- exit questions -->`, and this tool puts them there without
-their teacher blocks (the answers), each followed by a box to write in. A line
+their teacher blocks (the answers), each followed by a box to write in: a short one under
+an exercise with a `**Test:**` line, a step whose answer is code written in files (lesson
+10's), where the box holds only a note of what the student saw. A line
 `<!-- diagram -->` puts the lesson's wire diagram there, written out one message a line.
 A link to a lesson page becomes a link to its worksheet. Only Python's standard library
 is used here, so the tests can run it: tests/test_docs.py checks that every worksheet is
@@ -88,6 +90,8 @@ def printable(text):
 WORKSHEETS = DOCS / "worksheets"
 PLACE = re.compile(r"^<!-- (exercises|exit questions|diagram) -->\n", re.M)
 BOX = '<div class="box"></div>'
+SHORT_BOX = '<div class="box short"></div>'  # under a step whose answer is code, in files
+BUILD_STEP = re.compile(r"^\*\*Test:\*\*", re.M)  # such a step says what the student should now see
 QUESTION = re.compile(r"^(\d+\. .*(?:\n(?!\d+\. ).*)*)", re.M)
 # What a printed worksheet depends on besides its Markdown: the print stylesheet.
 STYLESHEET = Path(__file__).resolve().parent / "handout.css"
@@ -117,10 +121,15 @@ def section(text, heading):
     return found[1].strip("\n")
 
 
+def box_for(exercise):
+    """The box under an exercise: a short one if its answer is code the student writes."""
+    return SHORT_BOX if BUILD_STEP.search(exercise) else BOX
+
+
 def with_boxes(exercises):
     """A lesson's Exercises (no teacher blocks), a box after each exercise."""
     parts = re.split(r"(?=^### )", exercises.strip("\n"), flags=re.M)
-    return "\n\n".join(f"{part.strip()}\n\n{BOX}" for part in parts if part.strip())
+    return "\n\n".join(f"{part.strip()}\n\n{box_for(part)}" for part in parts if part.strip())
 
 
 def questions_with_boxes(questions):

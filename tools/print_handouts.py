@@ -62,7 +62,7 @@ def render(markdown, digest, extra_head=""):
     body = md.render(markdown)
     body = body.replace("<p>Test:", '<p class="test"><strong>Test:</strong>')
     # An exercise and its box stay on one page.
-    body = re.sub(r"(<h3>.*?<div class=\"box\"></div>)", r'<section class="keep">\1</section>', body, flags=re.S)
+    body = re.sub(r'(<h3>.*?<div class="box[ \w]*"></div>)', r'<section class="keep">\1</section>', body, flags=re.S)
     title = markdown.split("\n", 1)[0].lstrip("# ").strip()
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f'<meta name="source-sha256" content="{digest}">\n<title>{html.escape(title)}</title>\n'
