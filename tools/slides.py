@@ -75,8 +75,11 @@ def plan(lesson):
     slides = [{"title": title, "bullets": [opening], "code": [], "image": None}]
     objectives = [i for i in items(section(page, "Objectives"))]
     slides.append({"title": "By the end, you can", "bullets": objectives, "code": [], "image": None})
-    slides.append({"title": "What to type", "bullets": ["On Windows, type py tools\\kit.py in place of "
-                                                         "python3 tools/kit.py."],
+    typed = FENCE.sub("", section(page, "What to type")).strip()
+    first = re.split(r"(?<=[.!?])\s+(?=[A-Z])", plain(re.split(r"\n\s*\n", typed)[0]))[0] if typed else ""
+    lead = [first] if first and not first.startswith("On Windows") else []  # what to do before typing
+    slides.append({"title": "What to type", "bullets": lead + ["On Windows, type py tools\\kit.py in place of "
+                                                                "python3 tools/kit.py."],
                    "code": commands(section(page, "What to type")), "image": None})
     observe = section(page, "What to observe")
     image = IMAGE.search(observe)
@@ -114,7 +117,10 @@ def build(lesson, path):
         width = Inches(6.6) if slide_plan["image"] else Inches(12.3)
         top = Inches(1.9 if n == 0 else 1.5)  # a title may take two lines
         words = sum(len(b.split()) for b in slide_plan["bullets"])
-        size = Pt(24 if words < 60 else 20 if words < 110 else 16)
+        if slide_plan["image"] or slide_plan["code"]:  # the words share the slide
+            size = Pt(24 if words < 60 else 20 if words < 110 else 16)
+        else:  # the words have the slide's whole width and 5.6 inches: larger, to be read from the back
+            size = Pt(24 if words < 120 else 20)
         if slide_plan["bullets"]:
             height = Inches(1.6) if slide_plan["code"] else Inches(5.6)
             body = slide.shapes.add_textbox(Inches(0.5), top, width, height).text_frame
@@ -129,7 +135,8 @@ def build(lesson, path):
             lines = slide_plan["code"]
             code = slide.shapes.add_textbox(Inches(0.5), top, Inches(12.3), Inches(7.2) - top).text_frame
             code.word_wrap = True
-            mono = Pt(20 if len(lines) <= 8 else 14 if len(lines) <= 16 else 11)
+            longest = max(len(line) for line in lines)  # a command is read from the back: as large as fits
+            mono = Pt((24 if longest <= 60 else 20) if len(lines) <= 8 else 14 if len(lines) <= 16 else 11)
             for i, line in enumerate(lines):
                 para = code.paragraphs[0] if i == 0 else code.add_paragraph()
                 para.text = line
