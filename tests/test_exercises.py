@@ -238,6 +238,7 @@ def test_tag_the_server_holds_the_player_caught_then_lets_it_catch_back(tmp_path
     wait_until(lambda: caught.count("tagged") == 2, "the hold to end, and the player caught to catch back",
                step=still_held)
     assert caught.wait_for("tagged", 2) == {"action": "tagged", "it": 0, "scores": [1, 1]}
+    catcher.wait_for("tagged", 2)  # the server sent the catcher the position before this: it has arrived too
     assert told_where(catcher)[-1:] == [{"action": "position", "player": 1, "x": 420, "y": 170}]
     assert all(m["x"] == 420 for m in told_where(caught))  # held where it was caught, to the end
 
