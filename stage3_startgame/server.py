@@ -157,7 +157,6 @@ MAX_MESSAGE_BYTES = 65536   # a message this long is junk (the game's are under 
 MAX_VALUES = 256            # values in one message at most: a game's have under 32 (a move, 11)
 MOST_NAME = 20              # characters in a player's name (game.py --name)
 MAX_UNSENT_BYTES = 65536    # a client this far behind has stopped reading
-SEND_BUFFER = 262144        # what the system holds for a client that does not read (it may grow it to MBs)
 SELECT_LIMIT = 512          # the sockets select() can watch on Windows, which has no poll()
 # One machine's fair share. Each rule has its flag, and 0 turns it off.
 PER_ADDRESS = 10            # connections at once from one address: a teacher's demo of several windows
@@ -191,8 +190,6 @@ class ArmouredChannel(PlayerChannel):
         self.whole_by = after(self._server.message_seconds)  # when its first message must be in
         self.has_spoken, self.name = False, None
         notice_vanishing(self.socket)  # so that a vanished client is noticed
-        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)  # so that one that stops
-        #                                                                    reading costs little
 
     def readable(self):
         return self.share.reading  # asyncore watches the socket only if so; while not, TCP makes the client wait
