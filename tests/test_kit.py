@@ -238,6 +238,11 @@ def test_tag_builds_the_capstone_outside_the_kit_and_server_runs_that_folder(kit
     assert '"action": "tagged"' in (built / "server.py").read_text(encoding="utf-8")
     code, out, err = kit.run("tag", built, timeout=TIMEOUT)
     assert code == 1 and one_line(err) == f"kit: {built} is already there, and not an empty folder: name a new one."
+    short = tmp_path / "short"  # the short route's capstone: its first four steps
+    code, out, err = kit.run("tag", short, "--up-to", 4, timeout=TIMEOUT)
+    assert code == 0 and "with the steps tag-1 to tag-4 of lesson 10 applied" in out
+    assert '"action": "tagged"' in (short / "server.py").read_text(encoding="utf-8")
+    assert '"newround"' not in (short / "server.py").read_text(encoding="utf-8")
     code, out, err = kit.run("tag", "tag", timeout=TIMEOUT)  # inside the kit: no sixth folder beside the stages
     assert code == 1 and one_line(err).startswith("kit: Build it outside the kit's folder") and out == ""
     assert not (kit.folder / "tag").exists()

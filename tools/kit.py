@@ -399,6 +399,9 @@ def tag(args):
         steps = capstone_steps(found)
         if not steps:
             raise AnswerError("no page has its steps, tag-1, tag-2, ...")
+        if args.up_to is not None and not 1 <= args.up_to <= len(steps):
+            raise Failure(f"--up-to {args.up_to}: the capstone has steps 1 to {len(steps)}.")
+        steps = steps[:args.up_to]
         with tempfile.TemporaryDirectory() as scratch:
             for step in steps:
                 built = apply(step, scratch, found)
@@ -817,6 +820,7 @@ def main(argv):
     command = commands.add_parser("tag", help="build the capstone's answer, stage 5 and every tag step of "
                                               "lesson 10, in the new folder DIR")
     command.add_argument("dir", metavar="DIR")
+    command.add_argument("--up-to", type=int, metavar="N", help="only its steps 1 to N (the short route: 4)")
     command = commands.add_parser("diff", help="what stage N adds to stage N-1")
     command.add_argument("stage", type=int, nargs="?", metavar="N")
     command = commands.add_parser("check", help="is this laptop ready?")
