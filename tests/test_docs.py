@@ -150,11 +150,15 @@ def test_every_handout_has_its_lesson_and_the_check_says_so():
     assert check.stdout.count("min to read") == len(LESSON_PAGES)
 
 
+def copy_what_makes_handouts(into):
+    """The handout tool, the lesson pages, the worksheets' sources and the handouts, copied."""
+    shutil.copytree(ROOT / "tools", into / "tools")
+    for folder in (LESSONS, HANDOUTS, WORKSHEETS):
+        shutil.copytree(folder, into / "docs" / folder.name)
+
+
 def test_the_check_names_a_stale_handout_and_the_tool_makes_it_again(tmp_path):
-    shutil.copytree(ROOT / "tools", tmp_path / "tools")
-    shutil.copytree(LESSONS, tmp_path / "docs" / "lessons")
-    shutil.copytree(HANDOUTS, tmp_path / "docs" / "handouts")
-    shutil.copytree(WORKSHEETS, tmp_path / "docs" / "worksheets")
+    copy_what_makes_handouts(tmp_path)
     stale = tmp_path / "docs" / "handouts" / LESSON_PAGES[-1].name
     stale.write_text(read(stale) + "An answer a student added by hand.\n", encoding="utf-8")
     check = handouts_tool(tmp_path, "--check")
@@ -165,10 +169,7 @@ def test_the_check_names_a_stale_handout_and_the_tool_makes_it_again(tmp_path):
 
 
 def test_a_lesson_with_a_teacher_block_left_open_makes_no_handout(tmp_path):
-    shutil.copytree(ROOT / "tools", tmp_path / "tools")
-    shutil.copytree(LESSONS, tmp_path / "docs" / "lessons")
-    shutil.copytree(HANDOUTS, tmp_path / "docs" / "handouts")
-    shutil.copytree(WORKSHEETS, tmp_path / "docs" / "worksheets")
+    copy_what_makes_handouts(tmp_path)
     lesson = tmp_path / "docs" / "lessons" / LESSON_PAGES[-1].name
     answer = "The answer only a teacher may read."
     lesson.write_text(read(lesson) + f"\n<!-- teacher -->\n{answer}\n", encoding="utf-8")  # never closed
