@@ -732,12 +732,12 @@ class Selecting:
         self.writing.discard(fd)
 
     def poll(self, milliseconds):
+        seconds = milliseconds / 1000
         if not (self.reading or self.writing):
-            time.sleep(milliseconds / 1000)  # Windows' select() of no sockets fails at once
+            time.sleep(seconds)  # Windows' select() of no sockets fails at once
             return []
         try:  # the urgent byte shows among the "exceptional" sockets
-            readable, writable, urgent = select.select(self.reading, self.writing, self.reading,
-                                                       milliseconds / 1000)
+            readable, writable, urgent = select.select(self.reading, self.writing, self.reading, seconds)
         except InterruptedError:
             return []
         ready = dict.fromkeys(readable, READ)
