@@ -355,7 +355,8 @@ class ArmouredServer(GameServer):
         # what it waits for on each socket from turn to turn (watch()), and hands
         # messages to the sockets only of the channels that queued some (Pump()).
         if hasattr(select, "poll"):  # serve_ready: what asyncore.poll2() does with poll()'s answer
-            self.poller, self.serve_ready = select.poll(), asyncore.readwrite
+            self.poller = Epolling() if hasattr(select, "epoll") else select.poll()
+            self.serve_ready = asyncore.readwrite
         else:
             self.poller = Selecting()
             self.serve_ready = self.poller.serve_ready
@@ -638,6 +639,29 @@ loads = checked_decoder()  # bytes back into a message
 
 def joined(channel):
     return channel.arrival
+
+
+class Epolling:
+    """Linux's epoll, as a poll object: the system keeps the sockets watched, so a
+    wait costs what is ready, where poll() hands the system every socket each time."""
+
+    def __init__(self):
+        self.epoll = select.epoll()
+
+    def register(self, fd, events):
+        try:
+            self.epoll.register(fd, events)
+        except FileExistsError:  # watched already: what it waits for changes
+            self.epoll.modify(fd, events)
+
+    def unregister(self, fd):
+        try:
+            self.epoll.unregister(fd)
+        except OSError:
+            pass  # its socket closed already, and the system forgot it then
+
+    def poll(self, milliseconds):
+        return self.epoll.poll(milliseconds / 1000)  # epoll counts in seconds
 
 
 class Selecting:

@@ -10,7 +10,7 @@ SCRIPT is a stage's server.py, or tools/lagproxy.py.
                  (by address) the messages and bytes sent to it per action, and
                  each game's positions as the server holds them.
   --as-windows   The parts of Windows a server meets, on this machine:
-                   * select has no poll();
+                   * select has no poll() (nor epoll);
                    * select() takes at most 512 sockets in each list, and raises
                      "ValueError: too many file descriptors in select()" past that;
                    * SO_REUSEADDR lets a second socket bind a port that another
@@ -81,7 +81,7 @@ def count_what_is_sent():
 
 
 def act_as_windows():
-    del select.poll
+    del select.poll, select.epoll
     real_select = select.select
 
     def windows_select(readable, writable, exceptional, *timeout):

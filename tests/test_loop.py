@@ -65,3 +65,5 @@ def test_a_client_that_left_is_no_longer_watched(stage, start_server):
     assert turns <= 10 * MEASURED_SECONDS, f"{turns} turns in {MEASURED_SECONDS} s: the loop spins"
     staying.echo()  # and serves the one who stayed
     assert not staying.closed
+    newcomer = WireClient(server)  # on the number the one who left had, as likely as not
+    newcomer.echo()
