@@ -495,18 +495,14 @@ class ArmouredServer(GameServer):
         # keeps what it waits for (watch()) until that changes.
         if stop.asked:
             raise KeyboardInterrupt  # asked before, and swallowed on the way
-        sending, self.sending = self.sending, {}
-        for channel in sorted(sending, key=joined):  # in the order the players joined, as PodSixNet's own
-            if not channel.connected:
-                continue  # it left after it queued them
-            channel.Pump()  # hand the messages Send() queued to the socket
-            if channel.unsent_bytes() > MAX_UNSENT_BYTES:
-                # Its socket takes no more: the client has stopped reading (a
-                # frozen window, a stuck script). Keeping everything for it would
-                # grow without limit, so let it go, just as if it had left.
-                channel.cut(f"left {MAX_UNSENT_BYTES} bytes unread")
-            else:
-                self.watch(channel)  # what the socket did not take yet: wait to write it
+        sending = self.sending
+        if sending:
+            self.sending = {}
+            if len(sending) > 1:  # in the order the players joined, as PodSixNet's own
+                sending = sorted(sending, key=joined)
+            for channel in sending:
+                if channel.connected:  # or it left after it queued them
+                    self.pump(channel)
         # Wait until a socket is ready, or a deadline, or a second (so that a stop
         # swallowed on the way is seen). Then read what has arrived, which calls
         # found_terminator(), and Network_<action>; and write what waited.
@@ -520,7 +516,8 @@ class ArmouredServer(GameServer):
             dispatcher = self._map.get(fd)
             if dispatcher is not None:
                 self.serve_ready(dispatcher, events)
-                self.watch(dispatcher)  # it may have written all it had, or closed
+                if events != READ:  # reading changes nothing it waits for, or calls watch() itself
+                    self.watch(dispatcher)  # it may have written all it had, or closed
         now = time.monotonic()
         if self.accept_trouble:
             self.watch(self)  # readable() again once the pause is over
@@ -528,6 +525,18 @@ class ArmouredServer(GameServer):
             self.read_again(now)
         if now >= self.next_sweep:
             self.sweep(now)
+
+    def pump(self, channel):
+        channel.Pump()  # hand the messages Send() queued to the socket
+        if channel.producer_fifo:  # asynchat's queue: what the socket did not take
+            if channel.unsent_bytes() > MAX_UNSENT_BYTES:
+                # Its socket takes no more: the client has stopped reading (a
+                # frozen window, a stuck script). Keeping everything for it would
+                # grow without limit, so let it go, just as if it had left.
+                return channel.cut(f"left {MAX_UNSENT_BYTES} bytes unread")
+            self.watch(channel)  # what the socket did not take yet: wait to write it
+        elif self.watched.get(channel._fileno, 0) & WRITE:
+            self.watch(channel)  # it waited to write, and has written all: wait no more
 
     def wait(self, seconds):
         """The loop's one wait: until a watched socket is ready, or `seconds` have
@@ -539,7 +548,8 @@ class ArmouredServer(GameServer):
         """Wait from now on for what `dispatcher` (a channel, or the listening
         socket) waits for now: to read while readable(), to write while it has
         bytes unsent. Called only where that may change: a turn that sent it
-        messages or served its socket, its address's budget, its joining."""
+        messages, or served its socket for more than reading, its address's
+        budget, its joining."""
         fd = dispatcher._fileno
         if fd is None or self._map.get(fd) is not dispatcher:
             return  # closed

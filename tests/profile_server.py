@@ -49,7 +49,8 @@ PARTS = [
         ("initiate_send", "asynchat.py"), ("send", "asyncore.py"), ("handle_write", "asyncore.py"),
         ("handle_write_event", "asyncore.py"), ("Send", "server.py"), ("write", "asyncore.py")}),
     ("the turn: Pump(), for the channels that queued messages, and their unsent-bytes check", {
-        ("Pump", "server.py"), ("Pump", "Channel.py"), ("unsent_bytes", "server.py"), ("joined", "server.py")}),
+        ("Pump", "server.py"), ("Pump", "Channel.py"), ("pump", "server.py"), ("unsent_bytes", "server.py"),
+        ("joined", "server.py")}),
     ("the turn: wait() asks the OS which sockets are ready; watch() keeps what it waits for", {
         ("wait", "server.py"), ("watch", "server.py"), ("unwatch", "server.py"), ("poll", "server.py"),
         ("poll2", "asyncore.py"), ("poll", "asyncore.py"), ("readable", "asynchat.py"),
