@@ -698,8 +698,10 @@ class GameProcess:
         the server has handled everything this game sent before it, and the game has read
         all it was sent before that (a game reads 4 KiB a frame, so an earlier echo, its
         hello's, may still be on its way). Returns the snapshot then."""
+        echoes = self.snapshot()["wire"]["actions"].count("echo")
         self.frames(1, keydown=["space"], keyup=["space"])
-        return self.until("wire['actions'].count('echo') >= wire['sent_actions'].count('echo')")
+        return self.until(f"wire['actions'].count('echo') > {echoes} and "
+                          "wire['actions'].count('echo') >= wire['sent_actions'].count('echo')")
 
     def close_window(self):
         """Close the window as a player would; returns the driver's exit code."""
