@@ -169,6 +169,7 @@ def log(line, file=sys.stdout):
 # every stage; docs/engineering.md, "How it holds up", tries each.
 import argparse
 import errno
+import itertools
 import os
 import select
 import signal
@@ -209,6 +210,9 @@ ACCEPT_PAUSE_SECONDS = 1    # how long to stop taking newcomers when the system 
 # A laptop that sleeps, or walks out of Wi-Fi, vanishes without a word, and TCP
 # alone notices only after many minutes. These socket options, where the OS has
 # them, make it notice within about 11 s (docs/classroom-network.md).
+# What the loop waits for on a socket: poll()'s names where it has them (select() on Windows
+# has no such names, and uses these same numbers in the loop's own sets, Selecting below).
+READ, URGENT, WRITE = getattr(select, "POLLIN", 1), getattr(select, "POLLPRI", 2), getattr(select, "POLLOUT", 4)
 VANISHING = (("TCP_KEEPIDLE", 5),     # after 5 s of silence, ask the peer if it is there
              ("TCP_KEEPALIVE", 5),    # (the same, as macOS names it)
              ("TCP_KEEPINTVL", 2),    # ask again every 2 s,
@@ -227,10 +231,23 @@ class ArmouredChannel(PlayerChannel):
         self.share.connections.add(self)
         self.whole_by = after(self._server.message_seconds)  # when its first message must be in
         self.has_spoken, self.name = False, None
+        self.arrival = next(self._server.arrivals)  # the order players joined in: the loop sends in it
         notice_vanishing(self.socket)  # so that a vanished client is noticed
+        self._server.watch(self)  # the loop waits for its messages from now on
 
     def readable(self):
-        return self.share.reading  # asyncore watches the socket only if so; while not, TCP makes the client wait
+        return self.share.reading  # the loop watches the socket only if so; while not, TCP makes the client wait
+
+    def Send(self, data):
+        # PodSixNet's Send() queues the message; the loop's next turn hands it to
+        # the socket (Pump()), and turns only to the channels named here.
+        self._server.sending[self] = None
+        return PlayerChannel.Send(self, data)
+
+    def del_channel(self, map=None):
+        # asyncore calls this as the channel closes: the loop stops watching its socket.
+        self._server.unwatch(self)
+        PlayerChannel.del_channel(self, map)
 
     def collect_incoming_data(self, data):
         # asynchat hands over each piece of a message until the end marker.
@@ -434,6 +451,19 @@ class ArmouredServer(GameServer):
         self.not_reading = {}       # FairShare -> when to read its address again
         self.accept_trouble, self.accept_again_at = None, 0.0
         self.next_sweep = 0.0
+        # The loop's turn costs what is ready, not how many are connected: it keeps
+        # what it waits for on each socket from turn to turn (watch()), and hands
+        # messages to the sockets only of the channels that queued some (Pump()).
+        if hasattr(select, "poll"):  # serve_ready: what asyncore.poll2() does with poll()'s answer
+            self.poller = Epolling() if hasattr(select, "epoll") else select.poll()
+            self.serve_ready = asyncore.readwrite
+        else:
+            self.poller = Selecting()
+            self.serve_ready = self.poller.serve_ready
+        self.watched = {}           # socket's number -> what the loop waits for on it (READ, URGENT, WRITE)
+        self.sending = {}           # channels with messages queued since the last turn (a dict: each once)
+        self.arrivals = itertools.count()  # ArmouredChannel.arrival
+        self.watch(self)            # the listening socket: newcomers
 
     def handle_accept(self):
         # PodSixNet's, with the newcomer's machine checked first. PodSixNet's own
@@ -478,6 +508,7 @@ class ArmouredServer(GameServer):
             log(f"Cannot take a new player now ({error.strerror or error}): trying again "
                 f"every {ACCEPT_PAUSE_SECONDS} s, without a line each time.")
         self.accept_trouble = error
+        self.watch(self)  # not readable for a while: Pump() watches it again when it is
 
     def readable(self):
         return not self.accept_trouble or time.monotonic() >= self.accept_again_at
@@ -505,6 +536,8 @@ class ArmouredServer(GameServer):
         if share.budget < 1:  # read again once a tenth of a second's worth has come back
             share.reading = False
             self.not_reading[share] = now + (rate / 10 - share.budget) / rate
+            for channel in share.connections:
+                self.watch(channel)
 
     def read_again(self, now):
         for share, until in list(self.not_reading.items()):
@@ -512,37 +545,90 @@ class ArmouredServer(GameServer):
                 del self.not_reading[share]
                 share.reading = True
                 for channel in share.connections:
+                    self.watch(channel)
                     if channel.whole_by is not None:  # its unfinished message waited for us, not for it
                         channel.whole_by = after(self.message_seconds)
 
     def Pump(self):
+        # One turn of the loop. It costs what is ready, not how many are connected:
+        # PodSixNet's own Server.Pump() pumps every channel, and asyncore's poll2()
+        # asks every socket's readable() and writable() and builds a new poll object,
+        # every turn. This turns only to the channels that queued messages, and
+        # keeps what it waits for (watch()) until that changes.
         if stop.asked:
             raise KeyboardInterrupt  # asked before, and swallowed on the way
-        for channel in list(self.channels):  # a copy: a channel that closes leaves the list
-            channel.Pump()  # hand the messages Send() queued to the socket
-            if channel.unsent_bytes() > MAX_UNSENT_BYTES:
-                # Its socket takes no more: the client has stopped reading (a
-                # frozen window, a stuck script). Keeping everything for it would
-                # grow without limit, so let it go, just as if it had left.
-                channel.cut(f"left {MAX_UNSENT_BYTES} bytes unread")
-        # PodSixNet's own Server.Pump() never waits, so its examples loop on Pump()
-        # and sleep(0.0001), which keeps a core busy while nobody plays. poll2
-        # waits until a socket is ready, or a second has passed (so that a stop
-        # swallowed on the way is seen), and unlike select() it can watch more
-        # than 1024 sockets. Then it reads what has arrived, which calls
-        # found_terminator(), and Network_<action>.
+        sending = self.sending
+        if sending:
+            self.sending = {}
+            if len(sending) > 1:  # in the order the players joined, as PodSixNet's own
+                sending = sorted(sending, key=joined)
+            for channel in sending:
+                if channel.connected:  # or it left after it queued them
+                    self.pump(channel)
+        # Wait until a socket is ready, or a deadline, or a second (so that a stop
+        # swallowed on the way is seen). Then read what has arrived, which calls
+        # found_terminator(), and Network_<action>; and write what waited.
+        now = time.monotonic()
         wait = 1.0
         if self.not_reading:  # wake when the first client over its budget may be read again
-            wait = min(wait, max(0.0, min(self.not_reading.values()) - time.monotonic()))
-        if hasattr(select, "poll"):
-            asyncore.poll2(wait, self._map)
-        else:  # Windows: select(), and a second at most, or Ctrl+C waits for a player
-            asyncore.poll(wait, self._map)
+            wait = min(wait, max(0.0, min(self.not_reading.values()) - now))
+        if self.accept_trouble and self.accept_again_at > now:  # and when newcomers may be taken again
+            wait = min(wait, self.accept_again_at - now)
+        for fd, events in self.wait(wait):
+            dispatcher = self._map.get(fd)
+            if dispatcher is not None:
+                self.serve_ready(dispatcher, events)
+                if events != READ:  # reading changes nothing it waits for, or calls watch() itself
+                    self.watch(dispatcher)  # it may have written all it had, or closed
         now = time.monotonic()
+        if self.accept_trouble:
+            self.watch(self)  # readable() again once the pause is over
         if self.not_reading:
             self.read_again(now)
         if now >= self.next_sweep:
             self.sweep(now)
+
+    def pump(self, channel):
+        channel.Pump()  # hand the messages Send() queued to the socket
+        if channel.producer_fifo:  # asynchat's queue: what the socket did not take
+            if channel.unsent_bytes() > MAX_UNSENT_BYTES:
+                # Its socket takes no more: the client has stopped reading (a
+                # frozen window, a stuck script). Keeping everything for it would
+                # grow without limit, so let it go, just as if it had left.
+                return channel.cut(f"left {MAX_UNSENT_BYTES} bytes unread")
+            self.watch(channel)  # what the socket did not take yet: wait to write it
+        elif self.watched.get(channel._fileno, 0) & WRITE:
+            self.watch(channel)  # it waited to write, and has written all: wait no more
+
+    def wait(self, seconds):
+        """The loop's one wait: until a watched socket is ready, or `seconds` have
+        passed. Returns what is ready, as (socket's number, events). Tools that
+        change how the server waits wrap this (tools/classview.py, tests/run_as.py)."""
+        return self.poller.poll(seconds * 1000)  # in milliseconds
+
+    def watch(self, dispatcher):
+        """Wait from now on for what `dispatcher` (a channel, or the listening
+        socket) waits for now: to read while readable(), to write while it has
+        bytes unsent. Called only where that may change: a turn that sent it
+        messages, or served its socket for more than reading, its address's
+        budget, its joining."""
+        fd = dispatcher._fileno
+        if fd is None or self._map.get(fd) is not dispatcher:
+            return  # closed
+        events = READ | URGENT if dispatcher.readable() else 0  # URGENT: handle_expt() hears the urgent byte
+        if not dispatcher.accepting and dispatcher.writable():
+            events |= WRITE
+        if self.watched.get(fd, 0) == events:
+            return
+        if events:
+            self.watched[fd] = events
+            self.poller.register(fd, events)  # or changes what it waits for
+        else:
+            self.unwatch(dispatcher)  # nothing to wait for: as poll2() would, leave it out
+
+    def unwatch(self, dispatcher):
+        if self.watched.pop(dispatcher._fileno, None) is not None:
+            self.poller.unregister(dispatcher._fileno)
 
     def sweep(self, now):
         # Once a second, after reading what has arrived: close a connection whose
@@ -658,6 +744,73 @@ def checked_decoder():
 
 
 loads = checked_decoder()  # bytes back into a message
+
+
+def joined(channel):
+    return channel.arrival
+
+
+class Epolling:
+    """Linux's epoll, as a poll object: the system keeps the sockets watched, so a
+    wait costs what is ready, where poll() hands the system every socket each time."""
+
+    def __init__(self):
+        self.epoll = select.epoll()
+
+    def register(self, fd, events):
+        try:
+            self.epoll.register(fd, events)
+        except FileExistsError:  # watched already: what it waits for changes
+            self.epoll.modify(fd, events)
+
+    def unregister(self, fd):
+        try:
+            self.epoll.unregister(fd)
+        except OSError:
+            pass  # its socket closed already, and the system forgot it then
+
+    def poll(self, milliseconds):
+        return self.epoll.poll(milliseconds / 1000)  # epoll counts in seconds
+
+
+class Selecting:
+    """What the loop waits with on Windows, which has no poll(): select(), given
+    the same sets of sockets each turn, changed only as what they wait for
+    changes. select() takes at most SELECT_LIMIT sockets in each set (main())."""
+
+    def __init__(self):
+        self.reading, self.writing = set(), set()
+
+    def register(self, fd, events):
+        (self.reading.add if events & READ else self.reading.discard)(fd)
+        (self.writing.add if events & WRITE else self.writing.discard)(fd)
+
+    def unregister(self, fd):
+        self.reading.discard(fd)
+        self.writing.discard(fd)
+
+    def poll(self, milliseconds):
+        seconds = milliseconds / 1000
+        if not (self.reading or self.writing):
+            time.sleep(seconds)  # Windows' select() of no sockets fails at once
+            return []
+        try:  # the urgent byte shows among the "exceptional" sockets
+            readable, writable, urgent = select.select(self.reading, self.writing, self.reading, seconds)
+        except InterruptedError:
+            return []
+        ready = dict.fromkeys(readable, READ)
+        for fd in writable:
+            ready[fd] = ready.get(fd, 0) | WRITE
+        for fd in urgent:
+            ready[fd] = ready.get(fd, 0) | URGENT
+        return ready.items()
+
+    @staticmethod
+    def serve_ready(dispatcher, events):
+        """What asyncore.poll() does with select()'s answer, for one socket."""
+        for event, handle in ((READ, asyncore.read), (WRITE, asyncore.write), (URGENT, asyncore._exception)):
+            if events & event and dispatcher._fileno is not None:  # not closed by the one before
+                handle(dispatcher)
 
 
 def after(seconds):

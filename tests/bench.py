@@ -8,11 +8,14 @@ its loop swapped for the one in PodSixNet's own examples, Pump() then
 sleep(0.0001) (tests/run_as.py --podsixnet-loop). For each, in one run:
   * messages and bytes the server sends per move, counted at a probe pair's
     sockets (one player moving 60 times a second, the other watching);
-  * server CPU seconds per 1000 moves, with 50 games of players each moving
-    30 times a second: the median of --repetitions runs, and their spread.
-    Under a heavier load each turn of a server's loop serves more moves, so a
-    move costs less; make profile shows where the time goes;
-  * games held: the most games at that pace while the server keeps up, that is
+  * server CPU seconds per 1000 moves, with 60 games of players each moving
+    60 times a second, as a held key does: the median of --repetitions runs,
+    and their spread. Twice: with the moves spread evenly over each frame, as a
+    room's laptops send them (the figure that counts), and with all of them at
+    once each frame, when one turn of the loop reads many. A loop whose turn
+    costs what is ready, not how many are connected, costs about the same
+    both ways; make profile shows where the time goes;
+  * games held: the most games at 30 moves a second while the server keeps up, that is
     while the probe's median (p50) relay latency stays under 16 ms, one frame.
     (Its p99 is shown too, but on a shared machine it is set by the machine:
     the share of CPU time the machine itself lost, "steal", is printed for every
@@ -29,7 +32,8 @@ reports the move rate it reached and its CPU, so a load generator that falls
 behind is seen, not hidden. Every loaded run's p50 and p99 are drawn against
 its number of games in docs/bench/latency.png, and all that is printed is kept
 in docs/bench/bench.txt. Absolute times drift on a shared
-machine; compare the ratios, from one run.
+machine; compare the ratios, from one run. --cpu-only measures only the one
+game (idle CPU, latency) and the CPU figures, and skips the search for games held.
 
 --view measures only what the teacher's class view (tools/classview.py) costs
 the server: CPU per 1000 moves at VIEW_GAMES games, stage 4's and stage 5's
@@ -52,9 +56,11 @@ from collections import namedtuple
 from harness import HELLO, LOOPBACK, ROOT, STAGES, ServerProcess, cpu_seconds, decode, encode, stage_number
 
 FRAME_MS = 16.0   # one frame at 60 FPS: the latency budget
-LOAD_RATE = 30    # moves per second per loaded player
+LOAD_RATE = 30    # moves per second per loaded player, in the search for games held
 WORKERS = 2       # load generator processes
-CPU_GAMES = 50    # the load at which CPU per 1000 moves is measured: the servers are not yet busy
+CPU_GAMES = 60    # the load at which CPU per 1000 moves is measured: the servers are not yet busy
+CPU_RATE = 60     # and each player's moves a second there: a held key, one a frame
+SPREAD, TOGETHER = "spread", "together"  # how a frame's moves arrive: evenly over it, or all at its start
 FIRST_SEARCH = (100, 1.5, 2)        # games held: start here, step by half, then bisect twice
 REPEATED_SEARCH = (1.1, 0)          # start where the first ended, step by a tenth, no bisection
 SELECT_GAMES = 500  # PodSixNet's own Pump() uses select(), which takes no socket numbered 1024 or more
@@ -196,8 +202,9 @@ def percentile(values, share):
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def load_worker(port, games, seconds, ready, go, results):
-    """Play `games` games' worth of players, each moving LOAD_RATE times a second."""
+def load_worker(port, games, seconds, ready, go, results, rate=LOAD_RATE, arrive=SPREAD):
+    """Play `games` games' worth of players, each moving `rate` times a second: the
+    players' moves spread evenly over each 1/rate s, or all of them at its start."""
     clients = [Client(port) for _ in range(2 * games)]
     for client in clients:
         client.start = client.wait_for("startgame", timeout=60)
@@ -207,9 +214,9 @@ def load_worker(port, games, seconds, ready, go, results):
     for client in clients:
         client.sock.setblocking(False)
         selector.register(client.sock, selectors.EVENT_READ, client)
-    interval = 1 / LOAD_RATE
+    interval = 1 / rate
     started = time.monotonic()
-    due = [started + interval * index / len(clients) for index in range(len(clients))]
+    due = [started + (interval * index / len(clients) if arrive == SPREAD else 0) for index in range(len(clients))]
     moves, dx = 0, [4] * len(clients)
     cpu = time.process_time()
     while time.monotonic() - started < seconds:
@@ -236,8 +243,9 @@ def machine_times():
     return sum(ticks), ticks[7]
 
 
-def loaded_run(server, games, seconds, watch=None):
-    """One fresh server, the probe pair, then `games` loaded games; what the probe saw.
+def loaded_run(server, games, seconds, watch=None, rate=LOAD_RATE, arrive=SPREAD):
+    """One fresh server, the probe pair, then `games` loaded games, each player moving
+    `rate` times a second, `arrive` (SPREAD or TOGETHER); what the probe saw.
     watch(server process, seconds), if given, is called as the probe starts, and
     what it returns is waited for (wait()) as the probe ends: a profiler, say."""
     process = start(server, "--max-players", 2 * games + 2)
@@ -246,7 +254,7 @@ def loaded_run(server, games, seconds, watch=None):
         context = multiprocessing.get_context("fork")
         ready, go, results = context.Semaphore(0), context.Event(), context.Queue()
         shares = [games // WORKERS + (1 if i < games % WORKERS else 0) for i in range(WORKERS)]
-        workers = [context.Process(target=load_worker, args=(process.port, share, seconds + 1, ready, go, results))
+        workers = [context.Process(target=load_worker, args=(process.port, share, seconds + 1, ready, go, results, rate, arrive))
                    for share in shares if share]
         for worker in workers:
             worker.start()
@@ -267,13 +275,14 @@ def loaded_run(server, games, seconds, watch=None):
         alive = process.proc.poll() is None
     finally:
         process.stop()
-    target = 2 * games * LOAD_RATE
+    target = 2 * games * rate
     achieved = sum(r["moves"] / r["seconds"] for r in loads_)
     step = {"games": games, "p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99),
             "server_cpu": server_cpu, "load_cpu": sum(r["cpu"] / r["seconds"] for r in loads_),
             "rate": achieved / target, "moves_per_s": achieved, "alive": alive, "steal": steal / max(1, total)}
     step["holds"] = step["p50"] < FRAME_MS and step["rate"] >= 0.95
-    print(f"  {server.name:<18} {games:4d} games  p50 {step['p50']:6.2f} ms  p99 {step['p99']:7.2f} ms  "
+    how = "" if (rate, arrive) == (LOAD_RATE, SPREAD) else f" ({rate}/s, {arrive})"
+    print(f"  {server.name:<18} {games:4d} games{how}  p50 {step['p50']:6.2f} ms  p99 {step['p99']:7.2f} ms  "
           f"server {step['server_cpu']:4.0%}  load generator {step['load_cpu']:4.0%} "
           f"(reached {step['rate']:4.0%} of its rate)  steal {step['steal']:3.0%}  "
           f"server alive: {step['alive']}", flush=True)
@@ -397,6 +406,8 @@ def main():
     parser.add_argument("--max-games", type=int, default=2000, help="where the capacity search stops")
     parser.add_argument("--chart", default=str(ROOT / "docs" / "bench" / "latency.png"),
                         help="where to draw latency by games")
+    parser.add_argument("--cpu-only", action="store_true",
+                        help="only the one game and the CPU per 1000 moves, not the search for games held")
     parser.add_argument("--view", action="store_true",
                         help=f"only the class view's cost: {VIEW_GAMES} games, each server alone and in the view")
     args = parser.parse_args()
@@ -410,13 +421,20 @@ def main():
     rows = {server.name: measure_one_game(server, args.seconds) for server in measured}
     steps = {server.name: [dict(rows[server.name], games=1)] for server in relaying}  # the probe alone
 
-    print(f"CPU per 1000 moves, {CPU_GAMES} games, {args.repetitions} times each, in turn:", flush=True)
-    cpu = {server.name: [] for server in relaying}
+    print(f"CPU per 1000 moves, {CPU_GAMES} games, {CPU_RATE} moves a second each, spread over the frame "
+          f"and all at once, {args.repetitions} times each, in turn:", flush=True)
+    cpu = {(server.name, arrive): [] for server in relaying for arrive in (SPREAD, TOGETHER)}
     for _ in range(args.repetitions):
-        for server in relaying:
-            step = loaded_run(server, CPU_GAMES, args.seconds)
-            steps[server.name].append(step)
-            cpu[server.name].append(step["server_cpu"] / step["moves_per_s"] * 1000)
+        for arrive in (SPREAD, TOGETHER):
+            for server in relaying:
+                step = loaded_run(server, CPU_GAMES, args.seconds, rate=CPU_RATE, arrive=arrive)
+                cpu[server.name, arrive].append(step["server_cpu"] / step["moves_per_s"] * 1000)
+    for server in relaying:
+        rows[server.name]["cpu_per_1000"] = cpu[server.name, SPREAD]
+        rows[server.name]["cpu_together"] = cpu[server.name, TOGETHER]
+    if args.cpu_only:
+        print_table(rows, measured)
+        return 0
 
     print(f"Games held at p50 < {FRAME_MS:g} ms, {args.repetitions} searches each, in turn:", flush=True)
     held = {server.name: [] for server in relaying}
@@ -436,7 +454,6 @@ def main():
             rows[search.server.name]["at_limit"] = rows[search.server.name].get("at_limit", 0) + at_limit
 
     for server in relaying:
-        rows[server.name]["cpu_per_1000"] = cpu[server.name]
         rows[server.name]["held"] = held[server.name]
     print_table(rows, measured)
     draw_chart(args.chart, {server.name: steps[server.name] for server in relaying})
@@ -449,33 +466,41 @@ def main():
 
 def print_table(rows, measured):
     print()
-    print("| server | msgs/move | bytes/move | CPU s per 1000 moves | games held (p50 < 16 ms) "
-          "| idle CPU | 1 game p50 | 1 game p99 |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(f"| server | msgs/move | bytes/move | CPU s per 1000 moves, spread | the same, all at once "
+          f"| games held (p50 < {FRAME_MS:g} ms) | idle CPU | 1 game p50 | 1 game p99 |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for server in measured:
         row = rows[server.name]
         name = f"`{server.stage}`, {BASELINE}" if server.name == BASELINE else f"`{server.name}`"
         kind = "relay" if row["per_move"] else "echo"
         if row["per_move"]:
-            capacity = spread(row["held"])
+            capacity = spread(row["held"]) if "held" in row else "not measured (--cpu-only)"
             if row.get("at_limit"):  # held at the most it may try: the server might hold more
                 limit = "select()'s limit" if server.max_games == SELECT_GAMES else "where the search stops"
                 capacity = (f"{capacity[:-1]}; {row['at_limit']} of {len(row['held'])} searches held at "
                             f"{server.max_games}, {limit})")
             moves = (f"{row['per_move'][0]:.2f} | {row['per_move'][1]:.1f} | {spread(row['cpu_per_1000'])} | "
-                     f"{capacity}")
+                     f"{spread(row['cpu_together'])} | {capacity}")
         else:
-            moves = "- | - | - | -"
+            moves = "- | - | - | - | -"
         print(f"| {name} | {moves} | {row['idle']:.1%} | {row['p50']:.3f} ms ({kind}) | {row['p99']:.3f} ms |")
     four, five, baseline = (rows[name] for name in ("stage4_relay", "stage5_optimized", BASELINE))
     median = statistics.median
+
+    def ratio(a, b, key):
+        return median(a[key]) / max(1e-9, median(b[key]))
+
+    held = (f", games held x{median(five['held']) / max(1, median(four['held'])):.2f}" if "held" in five else "")
     print(f"\nstage 5 / stage 4: messages x{five['per_move'][0] / four['per_move'][0]:.2f}, "
           f"bytes x{five['per_move'][1] / four['per_move'][1]:.2f}, "
-          f"CPU per move x{median(five['cpu_per_1000']) / median(four['cpu_per_1000']):.2f}, "
-          f"games held x{median(five['held']) / max(1, median(four['held'])):.2f} (medians)")
+          f"CPU per move x{ratio(five, four, 'cpu_per_1000'):.2f} spread "
+          f"(x{ratio(five, four, 'cpu_together'):.2f} all at once){held} (medians)")
+    for name, row in (("stage 4", four), ("stage 5", five), (BASELINE, baseline)):
+        print(f"{name}: CPU per move spread / all at once x{median(row['cpu_per_1000']) / median(row['cpu_together']):.2f} "
+              f"(medians)")
+    held = (f", games held x{median(baseline['held']) / max(1, median(five['held'])):.2f}" if "held" in five else "")
     print(f"{BASELINE} / stage 5: idle CPU {baseline['idle']:.1%} against {five['idle']:.1%}, "
-          f"CPU per move x{median(baseline['cpu_per_1000']) / median(five['cpu_per_1000']):.2f}, "
-          f"games held x{median(baseline['held']) / max(1, median(five['held'])):.2f} (medians"
+          f"CPU per move x{ratio(baseline, five, 'cpu_per_1000'):.2f} spread{held} (medians"
           + (f"; {baseline['at_limit']} of its searches stopped at select()'s limit)" if baseline.get("at_limit")
              else ")"))
 

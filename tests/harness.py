@@ -541,6 +541,10 @@ class WireClient:
         """Stop reading, like a frozen window: the server's messages pile up unread."""
         self._reading.clear()
 
+    def resume(self):
+        """Read again, after stall()."""
+        self._reading.set()
+
     def close(self, reset=False):
         """Hang up; with reset=True abruptly (SO_LINGER 0 sends a TCP reset)."""
         if reset:

@@ -2,8 +2,9 @@
 
     python tests/profile_server.py [--games N] [--seconds S] [--repetitions N]
 
-It loads each server as make bench does for its CPU figure (50 games, each
-player moving 30 times a second), and then nearer its capacity (250 games), and
+It loads each server as make bench does for its CPU figure (60 games, each
+player moving 60 times a second, the moves spread over the frame), and then
+nearer its capacity (250 games, 30 moves a second), and
 samples the server's stack 500 times a second with py-spy (`pip install
 py-spy`; make profile installs it into .venv).
 Each sample is put in one part of the work, by the innermost of its frames that
@@ -12,7 +13,8 @@ CPU milliseconds per 1000 moves, from the server's CPU time over the same
 window. The repetitions run in turn, stage 4 then stage 5, and the table gives
 their medians. py-spy leaves out samples where the server waits in poll(), so
 only the CPU's work is counted. The server also counts the turns of its loop
-(tests/run_as.py --turns): every turn visits every player, whatever arrived.
+(tests/run_as.py --turns): a turn costs what was ready in it, plus its own
+small price.
 The tables are kept in docs/bench/profile.txt.
 """
 import argparse
@@ -27,29 +29,33 @@ import tempfile
 import time
 from collections import Counter
 
-from bench import CPU_GAMES, ROOT, loaded_run, servers
+from bench import CPU_GAMES, CPU_RATE, LOAD_RATE, ROOT, loaded_run, servers
 
 # The parts of a server's work, each named by the functions that do it, as
 # (function, file). A sample goes to the part of the innermost of its frames
 # that names one: dumps() called by Send() is encoding, Send()'s own time is
 # sending. The first three are paid once a move, or once a message sent; the
-# last two on every turn of the loop, for every player, whatever arrived.
+# last two once a turn of the loop, for what was ready in it.
 PARTS = [
     ("the lesson: Network_move() and moved()", {("Network_move", "server.py"), ("moved", "server.py"),
                                                 ("clamp", "server.py")}),
     ("read and decode the move: recv(), split, loads()", {
         ("loads", "rencode.py"), ("handle_read", "asynchat.py"), ("recv", "asyncore.py"),
         ("handle_read_event", "asyncore.py"), ("readwrite", "asyncore.py"),
-        ("collect_incoming_data", "server.py"), ("found_terminator", "server.py")}),
+        ("collect_incoming_data", "server.py"), ("found_terminator", "server.py"), ("serve_ready", "server.py"),
+        ("read", "asyncore.py")}),
     ("encode and send each message: dumps(), Send(), send()", {
         ("dumps", "rencode.py"), ("Send", "Channel.py"), ("push", "asynchat.py"),
         ("initiate_send", "asynchat.py"), ("send", "asyncore.py"), ("handle_write", "asyncore.py"),
-        ("handle_write_event", "asyncore.py")}),
-    ("every turn, every player: Pump() and its unsent-bytes check", {
-        ("Pump", "server.py"), ("Pump", "Channel.py"), ("unsent_bytes", "server.py")}),
-    ("every turn, every socket: poll2() asks the OS which are ready", {
+        ("handle_write_event", "asyncore.py"), ("Send", "server.py"), ("write", "asyncore.py")}),
+    ("the turn: Pump(), for the channels that queued messages, and their unsent-bytes check", {
+        ("Pump", "server.py"), ("Pump", "Channel.py"), ("pump", "server.py"), ("unsent_bytes", "server.py"),
+        ("joined", "server.py")}),
+    ("the turn: wait() asks the OS which sockets are ready; watch() keeps what it waits for", {
+        ("wait", "server.py"), ("watch", "server.py"), ("unwatch", "server.py"), ("poll", "server.py"),
         ("poll2", "asyncore.py"), ("poll", "asyncore.py"), ("readable", "asynchat.py"),
-        ("writable", "asynchat.py"), ("readable", "asyncore.py"), ("writable", "asyncore.py")}),
+        ("writable", "asynchat.py"), ("readable", "asyncore.py"), ("writable", "asyncore.py"),
+        ("readable", "server.py")}),
 ]
 OTHER = "the rest"
 
@@ -100,7 +106,9 @@ def profile(server, games, seconds, py_spy):
             watches.append(Watch(py_spy, raw, process, seconds_))
             return watches[-1]
 
-        step = loaded_run(server._replace(options=dict(server.options, turns=True)), games, seconds, watch=watch)
+        rate = CPU_RATE if games == CPU_GAMES else LOAD_RATE
+        step = loaded_run(server._replace(options=dict(server.options, turns=True)), games, seconds, watch=watch,
+                          rate=rate)
         samples = Counter()
         with open(raw) as lines:
             for line in lines:

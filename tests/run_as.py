@@ -10,7 +10,7 @@ SCRIPT is a stage's server.py, or tools/lagproxy.py.
                  (by address) the messages and bytes sent to it per action, and
                  each game's positions as the server holds them.
   --as-windows   The parts of Windows a server meets, on this machine:
-                   * select has no poll();
+                   * select has no poll() (nor epoll);
                    * select() takes at most 512 sockets in each list, and raises
                      "ValueError: too many file descriptors in select()" past that;
                    * SO_REUSEADDR lets a second socket bind a port that another
@@ -25,14 +25,16 @@ SCRIPT is a stage's server.py, or tools/lagproxy.py.
   --podsixnet-loop
                  The loop of PodSixNet's own examples, for the benchmark's
                  baseline. Where the armour's Pump() waits for a socket, up
-                 to a second (asyncore.poll2; as on Windows, poll), this
-                 runs what PodSixNet's Server.Pump() runs instead: asyncore.poll
-                 with a timeout of 0, which returns at once, and then
-                 sleep(0.0001), as the examples' `while True: server.Pump();
-                 sleep(0.0001)` does. Everything else in the server is as it is.
-  --turns        Counts the turns of the server's loop (its waits: asyncore.poll2,
-                 or poll), and prints "turns: N", the count so far, each time
-                 the process gets SIGUSR1 (make profile; not on Windows).
+                 to a second (ArmouredServer.wait()), this runs what
+                 PodSixNet's Server.Pump() runs instead: every channel's
+                 Pump(), then asyncore.poll with a timeout of 0, which asks
+                 every socket and returns at once, and then sleep(0.0001), as
+                 the examples' `while True: server.Pump(); sleep(0.0001)` does.
+                 Everything else in the server is as it is.
+  --turns        Counts the turns of the server's loop (its waits,
+                 ArmouredServer.wait()), and prints "turns: N", the count so
+                 far, each time the process gets SIGUSR1 (make profile; not on
+                 Windows).
 """
 import argparse
 import asyncio
@@ -79,7 +81,7 @@ def count_what_is_sent():
 
 
 def act_as_windows():
-    del select.poll
+    del select.poll, select.epoll
     real_select = select.select
 
     def windows_select(readable, writable, exceptional, *timeout):
@@ -121,33 +123,32 @@ def plain_tcp():
     socket.socket.setsockopt = without_vanishing
 
 
-def podsixnet_loop():
+def podsixnet_loop(server_class):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        from PodSixNet.asyncwrapper import asyncore, poll  # what Server.Pump() calls
+        from PodSixNet.asyncwrapper import poll  # what Server.Pump() calls
     import time
 
-    def pump_and_sleep(timeout, map):
-        poll(map=map)       # PodSixNet's Server.Pump(): select(), never waiting
-        time.sleep(0.0001)  # its examples' loop
+    def pump_and_sleep(server, timeout):
+        for channel in list(server.channels):
+            channel.Pump()      # PodSixNet's Server.Pump(): every channel, every turn,
+        poll(map=server._map)   # then select() on every socket, never waiting, serving what is ready
+        time.sleep(0.0001)      # its examples' loop
+        return []               # served already: nothing left for the armour's turn
 
-    asyncore.poll2 = asyncore.poll = pump_and_sleep  # poll(): what the armour waits with on Windows
+    server_class.wait = pump_and_sleep
 
 
-def count_turns():
+def count_turns(server_class):
     import signal
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from PodSixNet.asyncwrapper import asyncore
     turns = [0]
+    wait = server_class.wait
 
-    def counted(wait):
-        def one_turn(*args, **kwargs):
-            turns[0] += 1
-            return wait(*args, **kwargs)
-        return one_turn
+    def one_turn(*args, **kwargs):
+        turns[0] += 1
+        return wait(*args, **kwargs)
 
-    asyncore.poll2, asyncore.poll = counted(asyncore.poll2), counted(asyncore.poll)
+    server_class.wait = one_turn
     signal.signal(signal.SIGUSR1, lambda *_: print(f"turns: {turns[0]}", flush=True))
 
 
@@ -170,13 +171,18 @@ def main():
         act_as_windows()
     if args.counted:
         count_what_is_sent()
-    if args.podsixnet_loop:
-        podsixnet_loop()
-    if args.turns:
-        count_turns()
     sys.argv = [args.script, *[arg for arg in server_args if arg != "--"]]
     sys.path[0] = os.path.dirname(os.path.abspath(args.script))  # as `python SCRIPT` has it: its own folder
-    runpy.run_path(args.script, run_name="__main__")
+    if not (args.podsixnet_loop or args.turns):
+        return runpy.run_path(args.script, run_name="__main__")
+    # The loop's options change the server's one wait, ArmouredServer.wait(): load
+    # the script without running it, change that, then run its main().
+    server = runpy.run_path(args.script, run_name="server")
+    if args.podsixnet_loop:
+        podsixnet_loop(server["ArmouredServer"])
+    if args.turns:
+        count_turns(server["ArmouredServer"])
+    sys.exit(server["main"]())
 
 
 if __name__ == "__main__":

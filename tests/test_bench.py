@@ -85,6 +85,12 @@ SAMPLES = [
     (RECEIVED[:4], 3),
     (RECEIVED[:5], 4),
     (RECEIVED[:5] + ["async_chat.writable (asynchat.py:225)"], 4),
+    (RECEIVED[:4] + ["ArmouredServer.wait (server.py:571)"], 4),
+    (RECEIVED[:4] + ["ArmouredServer.watch (server.py:588)", "ArmouredChannel.readable (server.py:260)"], 4),
+    (RECEIVED[:4] + ["ArmouredServer.wait (server.py:571)", "Selecting.poll (server.py:735)"], 4),
+    (RECEIVED[:4] + ["Selecting.serve_ready (server.py:750)", "read (asyncore.py:83)",
+                     "dispatcher.handle_read_event (asyncore.py:425)"], 1),
+    (RECEIVED + ["PlayerChannel.Network_move (server.py:80)", "ArmouredChannel.Send (server.py:268)"], 2),
     (RECEIVED[:3], None),
 ]
 

@@ -322,23 +322,6 @@ class View:
                            "dropped": totals[4], "refused": self.refused}}
 
 
-class Waking:
-    """The server module's asyncore, whose waits end in time for the view: a snapshot
-    due, or a held message. ArmouredServer.Pump() waits with asyncore.poll2 (or poll)."""
-
-    def __init__(self, asyncore, view):
-        self._asyncore, self._view = asyncore, view
-
-    def __getattr__(self, name):
-        return getattr(self._asyncore, name)
-
-    def poll2(self, timeout=0.0, map=None):
-        return self._asyncore.poll2(min(timeout, self._view.wait()), map)
-
-    def poll(self, timeout=0.0, map=None):
-        return self._asyncore.poll(min(timeout, self._view.wait()), map)
-
-
 def hook(module, view):
     """Rebind the module's ArmouredChannel and ArmouredServer to subclasses that tell the view."""
     Channel, Server = module.ArmouredChannel, module.ArmouredServer
@@ -372,6 +355,8 @@ def hook(module, view):
                 if not self.held:
                     view.holding.discard(self)
             Channel.Pump(self)
+            if self.held:  # the loop turns only to channels with messages queued: this one's are held
+                self._server.sending[self] = None
 
         def drop(self, message, reason):
             self.dropped += 1
@@ -383,6 +368,9 @@ def hook(module, view):
         def Pump(self):
             Server.Pump(self)
             view.tick(self)
+
+        def wait(self, seconds):  # the loop's one wait ends in time for the view: a snapshot due, or a held message
+            return Server.wait(self, min(seconds, view.wait()))
 
         def refusal(self, share):
             why = Server.refusal(self, share)
@@ -403,7 +391,6 @@ def hook(module, view):
         log(line, file)
 
     module.ArmouredChannel, module.ArmouredServer, module.log = ViewChannel, ViewServer, logged
-    module.asyncore = Waking(module.asyncore, view)
 
 
 def serve(args, server_args):
