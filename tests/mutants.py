@@ -175,7 +175,7 @@ MUTANTS = [
     Mutant("a second Ctrl+C while the server stops is a traceback", "stage3_startgame/server.py",
            "    if not stop.asked:",
            "    if True:",
-           ["tests/test_command_line.py", "-k", "however and stage3"]),
+           ["tests/test_command_line.py", "-k", "(however or signal_while) and stage3"]),
     Mutant("a signal as the stopped server exits ends it by the signal", "stage3_startgame/server.py",
            '    if hasattr(signal, "pthread_sigmask"):  # and stay stopped: one more, as Python exits, would',
            '    if False:  # and stay stopped: one more, as Python exits, would',

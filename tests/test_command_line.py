@@ -1,4 +1,7 @@
 """Every stage's command line: a student's mistake gets one clear line and an exit code, never a traceback."""
+import subprocess
+import sys
+
 import pytest
 
 from harness import ROOT, STAGES, TIMEOUT, finish, free_ports, launch, server_command, stage_number
@@ -93,6 +96,20 @@ def test_server_stops_cleanly_however_many_times_it_is_told(stage, start_server)
     assert server.proc.wait(TIMEOUT) == 0
     server.out.wait_for("^server stopped$")
     assert server.err.text() == ""
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_signal_while_the_server_stops_changes_nothing(stage):
+    # The test above sends signals as fast as they go, but how many land in the moment
+    # between the first and the server's "server stopped" depends on the machine. Here the
+    # stage's own signal handler is called twice in a row, in a process of its own: the first
+    # stops the server, and the second, while it stops, must not raise again.
+    code = ("import sys; sys.path.insert(0, 'tools'); from stages import load\n"
+            f"server = load({stage!r}, 'server')\n"
+            "try:\n    server.stop(2, None)\nexcept KeyboardInterrupt:\n    pass\n"
+            "server.stop(2, None)\nprint('stopped once')")
+    ran = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT)
+    assert (ran.returncode, ran.stdout, ran.stderr) == (0, "stopped once\n", "")
 
 
 def test_every_stage_folder_is_just_a_server_and_a_game():
