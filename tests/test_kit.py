@@ -160,7 +160,8 @@ def test_a_changed_requirements_file_is_installed_again_and_an_install_keeps_the
         assert installs(kit, *quick["test"]) == "pytest, hypothesis, pypdf, python-pptx"
         assert installs(kit, *quick["kit"]) == ""  # the test tools' install kept the kit's own
         student.write_text(was[student] + "pip  # a new dependency, here already\n")
-        assert installs(kit, *quick["kit"]) == "PodSixNet, pygame-ce, pip"
+        installed = installs(kit, *quick["kit"]).split(", ")  # (and on Python 3.12 on, pyasyncore, pyasynchat)
+        assert installed[:2] == ["PodSixNet", "pygame-ce"] and installed[-1] == "pip", installed
         assert installs(kit, *quick["test"]) == ""
     finally:
         for path, text in was.items():
