@@ -132,6 +132,7 @@ MESSAGES_PER_SECOND = 600   # read from one address at most: ten times a game's 
 BURST_SECONDS = 2           # and 2 s of that at once: 1200 messages, 20 s of a game's moves after a hiccup
 WORK_VALUES, WORK_BYTES = 32, 4096  # a message costs 1 more of that for each 32 values and each 4 KiB it holds
 ACCEPT_PAUSE_SECONDS = 1    # how long to stop taking newcomers when the system has no file for one
+NAP_SECONDS = 0.001         # a busy server's shortest turn: at most 1000 a second (ArmouredServer.wait())
 # A laptop that sleeps, or walks out of Wi-Fi, vanishes without a word, and TCP
 # alone notices only after many minutes. These socket options, where the OS has
 # them, make it notice within about 11 s (docs/classroom-network.md).
@@ -376,15 +377,13 @@ class ArmouredServer(GameServer):
         self.not_reading = {}       # FairShare -> when to read its address again
         self.accept_trouble, self.accept_again_at = None, 0.0
         self.next_sweep = 0.0
-        # The loop's turn costs what is ready, not how many are connected: it keeps
-        # what it waits for on each socket from turn to turn (watch()), and hands
-        # messages to the sockets only of the channels that queued some (Pump()).
         if hasattr(select, "poll"):  # serve_ready: what asyncore.poll2() does with poll()'s answer
             self.poller = Epolling() if hasattr(select, "epoll") else select.poll()
-            self.serve_ready = asyncore.readwrite
-        else:
+            self.serve_ready, self.nap = asyncore.readwrite, NAP_SECONDS
+        else:  # no nap (wait()): Windows' sleep() counts in 15.6 ms steps before Python 3.11
             self.poller = Selecting()
-            self.serve_ready = self.poller.serve_ready
+            self.serve_ready, self.nap = self.poller.serve_ready, 0
+        self.woke, self.busy = 0.0, False  # wait()
         self.watched = {}           # socket's number -> what the loop waits for on it (READ, URGENT, WRITE)
         self.sending = {}           # channels with messages queued since the last turn (a dict: each once)
         self.arrivals = itertools.count()  # ArmouredChannel.arrival
@@ -527,9 +526,20 @@ class ArmouredServer(GameServer):
 
     def wait(self, seconds):
         """The loop's one wait: until a watched socket is ready, or `seconds` have
-        passed. Returns what is ready, as (socket's number, events). Tools that
-        change how the server waits wrap this (tools/classview.py, tests/run_as.py)."""
-        return self.poller.poll(seconds * 1000)  # in milliseconds
+        passed; returns what is ready, as (socket's number, events). Waking costs
+        the system more than a move does, so while messages come less than
+        NAP_SECONDS apart, the server naps until that long since it last woke,
+        and reads all that came meanwhile in one turn: a message waits 1 ms at
+        most, and only on a busy server (one game's moves come about 8 ms apart).
+        Tools that change how the server waits wrap this (tools/classview.py,
+        tests/run_as.py)."""
+        napping = self.busy
+        if napping:
+            time.sleep(max(0.0, self.woke + self.nap - time.monotonic()))
+        ready = self.poller.poll(0 if napping else seconds * 1000)  # in milliseconds
+        last, self.woke = self.woke, time.monotonic()
+        self.busy = bool(ready) and (napping or self.woke - last < self.nap)
+        return ready
 
     def watch(self, dispatcher):
         """Wait from now on for what `dispatcher` (a channel, or the listening

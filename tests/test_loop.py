@@ -7,7 +7,11 @@ must happen, or a socket is forgotten:
     closed socket, and sleeps again;
   * an address over its budget is read on none of its connections, not even
     one that was quiet while the others spent it, until the budget is back.
-Each runs as a server on Windows runs it too (select()).
+And a busy server naps (ArmouredServer.wait()): waking costs more than a move,
+so while messages come more often than one a millisecond, it turns at most once
+a millisecond, reading all that came meanwhile; messages that come further apart
+wake it once each, and are never kept waiting.
+Each runs as a server on Windows runs it too (select()), which does not nap.
 """
 import os
 import re
@@ -23,6 +27,9 @@ from test_limits import SMALL_ECHO, echo_of_size
 pytestmark = POSIX_AND_WINDOWS
 MEASURED_SECONDS = 2.0  # the interval over which the loop's turns are counted: not a wait
 MOST_ECHOES = 200       # a client's buffers take fewer than this many small echoes
+NAP_SECONDS = 0.001     # the armour's: a busy server's shortest turn
+BUSY_MACHINES, BUSY_RATE = 8, 4000  # messages a second, one at a time, from 8 machines (each under its budget)
+QUIET_ECHOES, QUIET_PAUSE = 40, 0.005  # echoes one after another, each this long after the last reply
 
 
 class SmallBuffers(WireClient):
@@ -107,3 +114,45 @@ def test_an_address_over_its_budget_is_read_on_none_of_its_connections(stage, st
     assert quiet.tcp_end()["unread"] == len(waiting), "an address over its budget was read"
     assert quiet.count("echo") == 1
     assert quiet.wait_for("echo", 2) == {"action": "echo", "text": "after"}  # once the budget is back
+
+
+@pytest.mark.parametrize("stage", ["stage1_echo", "stage5_optimized"])
+def test_a_busy_server_reads_a_millisecond_of_messages_in_one_turn(stage, start_server, as_windows):
+    # Messages arrive one at a time, BUSY_RATE a second: a server woken for each
+    # would turn about that often, each turn for a message or two. This one naps,
+    # so it turns at most once a millisecond however fast they come (and however
+    # slow the machine), and answers every message all the same.
+    if as_windows:
+        pytest.skip("the select() path does not nap: Windows' sleep() counts in 15.6 ms steps before Python 3.11")
+    server = start_server(stage, turns=True)
+    clients = [WireClient(server) for _ in range(BUSY_MACHINES)]
+    for client in clients:
+        client.wait_for("connected")
+    message = encode({"action": "echo", "text": "busy"})
+    before, began, sent = server.turns(), time.monotonic(), 0
+    while time.monotonic() < began + MEASURED_SECONDS:
+        if time.monotonic() >= began + sent / BUSY_RATE:  # the next one is due
+            clients[sent % BUSY_MACHINES].send_bytes(message)
+            sent += 1
+    turns, seconds = server.turns() - before, time.monotonic() - began
+    for index, client in enumerate(clients):
+        client.wait_for("echo", len(range(index, sent, BUSY_MACHINES)))  # every one answered
+    most = 1.1 * seconds / NAP_SECONDS + 10
+    assert turns <= most, f"{turns} turns for {sent} messages in {seconds:.1f} s: the server woke for each"
+
+
+@pytest.mark.parametrize("stage", ["stage1_echo", "stage5_optimized"])
+def test_messages_far_apart_wake_the_server_once_each(stage, start_server):
+    # An echo, its reply, a pause longer than a nap, the next: each wakes the
+    # server once, and it answers in the turn after (which sends what the turn
+    # before queued). A server that napped after each would turn twice for each,
+    # and keep a message that came during the nap waiting.
+    server = start_server(stage, turns=True)
+    client = WireClient(server)
+    client.wait_for("connected")
+    before = server.turns()
+    for number in range(QUIET_ECHOES):
+        client.echo(f"quiet {number}")
+        time.sleep(QUIET_PAUSE)  # the pace of the messages, not a wait for something
+    turns = server.turns() - before
+    assert turns <= QUIET_ECHOES + 5, f"{turns} turns for {QUIET_ECHOES} echoes far apart: it napped after each"
