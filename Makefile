@@ -23,6 +23,8 @@
 #                        opened by LibreOffice headless (Debian's libreoffice-impress) and its slide pictured
 #   make bench           measure every stage's server, and PodSixNet's own loop: messages, CPU, capacity,
 #                        latency; draws docs/bench/latency.png
+#   make bench AGAINST=FOLDER   the same, with stages 4 and 5 of another checkout measured in turn
+#                        (an older commit, a changed copy): docs/bench/against.txt
 #   make profile         where stage 4's and stage 5's servers spend their time per move (installs py-spy)
 #   make test-pythons    the suite on every supported Python found here, and on classic pygame (nox)
 #   make test-oldest-newest   the suite on the oldest and the newest of those Pythons, side by side, but for
@@ -75,7 +77,7 @@ diff:
 	@$(KIT) diff $(STAGE)
 
 bench: $(VENV)/installed
-	$(BIN)/python tests/bench.py
+	$(BIN)/python tests/bench.py $(if $(AGAINST),--against $(AGAINST))
 
 profile: $(VENV)/installed
 	$(BIN)/python -m pip install --quiet py-spy

@@ -1,6 +1,7 @@
 """make bench: what the stage-5 optimisation buys, measured on real traffic over loopback.
 
     python tests/bench.py [--seconds S] [--repetitions N] [--max-games N] [--chart PNG]
+                          [--cpu-only] [--against FOLDER ...]
     python tests/bench.py --view [--seconds S] [--repetitions N]
 
 It starts each stage's real server.py, and a baseline: stage 5's server with
@@ -35,6 +36,14 @@ in docs/bench/bench.txt. Absolute times drift on a shared
 machine; compare the ratios, from one run. --cpu-only measures only the one
 game (idle CPU, latency) and the CPU figures, and skips the search for games held.
 
+--against FOLDER measures stages 4 and 5 of another checkout of the kit as
+well (an older commit, a student's changed copy), in turn with this one's, at
+every step: builds compared in one run, where a machine's drift slows all of
+them alike. Their rows are named "stage5_optimized at COMMIT" (or the folder's
+name), each build gets its own ratios, and the run is kept in
+docs/bench/against.txt, with no chart; bench.txt and the chart stay this
+checkout's alone. `make bench AGAINST=FOLDER` does the same.
+
 --view measures only what the teacher's class view (tools/classview.py) costs
 the server: CPU per 1000 moves at VIEW_GAMES games, stage 4's and stage 5's
 server.py alone and in the view with its window (SDL's dummy driver when
@@ -43,6 +52,7 @@ in docs/bench/classview.txt.
 """
 import argparse
 import multiprocessing
+import subprocess
 import os
 import platform
 import resource
@@ -69,12 +79,26 @@ VIEW_STATE = os.path.join(ROOT, ".pytest_cache", "bench-view.json")  # where the
 
 Server = namedtuple("Server", "name stage options max_games")
 BASELINE = "PodSixNet's loop"
+RELAYING = ("stage4_relay", "stage5_optimized")
 
 
-def servers(max_games):
-    """What is measured: every stage, then stage 5 with PodSixNet's own loop."""
+def servers(max_games, against=()):
+    """What is measured: every stage, then stage 5 with PodSixNet's own loop, then
+    stages 4 and 5 of each other checkout (--against)."""
     rows = [Server(stage, stage, {}, max_games) for stage in STAGES]
-    return rows + [Server(BASELINE, "stage5_optimized", {"podsixnet_loop": True}, min(max_games, SELECT_GAMES))]
+    rows.append(Server(BASELINE, "stage5_optimized", {"podsixnet_loop": True}, min(max_games, SELECT_GAMES)))
+    for folder in against:
+        rows += [Server(f"{stage} at {build(folder)}", os.path.join(os.path.abspath(folder), stage), {}, max_games)
+                 for stage in RELAYING]
+    return rows
+
+
+def build(folder):
+    """Which build a checkout is: its commit (with "+" if it has changes), or else its folder's name."""
+    def git(*args):
+        return subprocess.run(["git", "-C", folder, *args], capture_output=True, text=True).stdout.strip()
+    commit = git("log", "-1", "--format=%h")
+    return commit + "+" * bool(git("status", "--porcelain")) if commit else os.path.basename(os.path.abspath(folder))
 
 
 class Tee:
@@ -408,15 +432,23 @@ def main():
                         help="where to draw latency by games")
     parser.add_argument("--cpu-only", action="store_true",
                         help="only the one game and the CPU per 1000 moves, not the search for games held")
+    parser.add_argument("--against", action="append", default=[], metavar="FOLDER",
+                        help="also measure stages 4 and 5 of this checkout of the kit, in turn with these")
     parser.add_argument("--view", action="store_true",
                         help=f"only the class view's cost: {VIEW_GAMES} games, each server alone and in the view")
     args = parser.parse_args()
     if args.view:
         return measure_view(args)
-    sys.stdout = Tee(os.path.join(os.path.dirname(os.path.abspath(args.chart)), "bench.txt"))
+    for folder in args.against:
+        if not all(os.path.isfile(os.path.join(folder, stage, "server.py")) for stage in RELAYING):
+            parser.error(f"{folder} is not a checkout of the kit: it has no {RELAYING[0]}/server.py "
+                         f"and {RELAYING[1]}/server.py")
+    record = "against.txt" if args.against else "bench.txt"
+    sys.stdout = Tee(os.path.join(os.path.dirname(os.path.abspath(args.chart)), record))
     began, machine_at_start = time.monotonic(), machine_times()
-    print(f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, Python {platform.python_version()}", flush=True)
-    measured = servers(args.max_games)
+    print(f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"this checkout at {build(ROOT)}", flush=True)
+    measured = servers(args.max_games, args.against)
     relaying = [server for server in measured if stage_number(server.stage) >= 4]
     rows = {server.name: measure_one_game(server, args.seconds) for server in measured}
     steps = {server.name: [dict(rows[server.name], games=1)] for server in relaying}  # the probe alone
@@ -456,9 +488,11 @@ def main():
     for server in relaying:
         rows[server.name]["held"] = held[server.name]
     print_table(rows, measured)
-    draw_chart(args.chart, {server.name: steps[server.name] for server in relaying})
+    if not args.against:
+        draw_chart(args.chart, {server.name: steps[server.name] for server in relaying})
     total, steal = (after - before for after, before in zip(machine_times(), machine_at_start))
-    print(f"\nchart: {os.path.relpath(args.chart, ROOT)}. The whole run took "
+    chart = "no chart (--against)" if args.against else f"chart: {os.path.relpath(args.chart, ROOT)}"
+    print(f"\n{chart}. The whole run took "
           f"{(time.monotonic() - began) / 60:.1f} minutes, and the machine lost {steal / max(1, total):.0%} "
           f"of its CPU time to steal (a hypervisor serving others).")
     return 0
@@ -484,20 +518,25 @@ def print_table(rows, measured):
         else:
             moves = "- | - | - | - | -"
         print(f"| {name} | {moves} | {row['idle']:.1%} | {row['p50']:.3f} ms ({kind}) | {row['p99']:.3f} ms |")
-    four, five, baseline = (rows[name] for name in ("stage4_relay", "stage5_optimized", BASELINE))
     median = statistics.median
 
     def ratio(a, b, key):
         return median(a[key]) / max(1e-9, median(b[key]))
 
-    held = (f", games held x{median(five['held']) / max(1, median(four['held'])):.2f}" if "held" in five else "")
-    print(f"\nstage 5 / stage 4: messages x{five['per_move'][0] / four['per_move'][0]:.2f}, "
-          f"bytes x{five['per_move'][1] / four['per_move'][1]:.2f}, "
-          f"CPU per move x{ratio(five, four, 'cpu_per_1000'):.2f} spread "
-          f"(x{ratio(five, four, 'cpu_together'):.2f} all at once){held} (medians)")
-    for name, row in (("stage 4", four), ("stage 5", five), (BASELINE, baseline)):
-        print(f"{name}: CPU per move spread / all at once x{median(row['cpu_per_1000']) / median(row['cpu_together']):.2f} "
-              f"(medians)")
+    print()
+    for at in [server.name[len(RELAYING[0]):] for server in measured if server.name.startswith(RELAYING[0])]:
+        four, five = (rows[stage + at] for stage in RELAYING)  # this build's, then each --against's
+        held = (f", games held x{median(five['held']) / max(1, median(four['held'])):.2f}" if "held" in five else "")
+        print(f"stage 5 / stage 4{at}: messages x{five['per_move'][0] / four['per_move'][0]:.2f}, "
+              f"bytes x{five['per_move'][1] / four['per_move'][1]:.2f}, "
+              f"CPU per move x{ratio(five, four, 'cpu_per_1000'):.2f} spread "
+              f"(x{ratio(five, four, 'cpu_together'):.2f} all at once){held} (medians)")
+        for name, row in (("stage 4", four), ("stage 5", five)):
+            print(f"{name}{at}: CPU per move spread / all at once "
+                  f"x{median(row['cpu_per_1000']) / median(row['cpu_together']):.2f} (medians)")
+    five, baseline = rows[RELAYING[1]], rows[BASELINE]
+    print(f"{BASELINE}: CPU per move spread / all at once "
+          f"x{median(baseline['cpu_per_1000']) / median(baseline['cpu_together']):.2f} (medians)")
     held = (f", games held x{median(baseline['held']) / max(1, median(five['held'])):.2f}" if "held" in five else "")
     print(f"{BASELINE} / stage 5: idle CPU {baseline['idle']:.1%} against {five['idle']:.1%}, "
           f"CPU per move x{ratio(baseline, five, 'cpu_per_1000'):.2f} spread{held} (medians"

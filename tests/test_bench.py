@@ -3,14 +3,16 @@
 The measurements themselves take minutes and depend on the machine, so they
 are not run here (no test passes or fails on speed). What is checked: the
 capacity search finds the edge it is looking for, and stops; the chart is
-drawn; a profiler's sample lands in the part of the work it belongs to; and a
+drawn; another checkout is measured beside this one, each build with its own
+ratios; a profiler's sample lands in the part of the work it belongs to; and a
 real server's turns are counted.
 """
+import shutil
 import signal
 
 import pytest
 
-from bench import FIRST_SEARCH, REPEATED_SEARCH, Search, Server, draw_chart
+from bench import BASELINE, FIRST_SEARCH, REPEATED_SEARCH, ROOT, Search, Server, build, draw_chart, print_table, servers
 from profile_server import OTHER, PARTS, part_of
 
 STEP_LIMIT = 16  # loaded runs one search may take; each is several seconds
@@ -62,6 +64,31 @@ def test_the_chart_is_drawn_from_every_run(tmp_path):
     colours = {tuple(picture.get_at((x, y)))[:3] for x in range(0, 960, 2) for y in range(0, 560, 2)}
     from bench import COLOURS
     assert set(COLOURS.values()) <= colours  # a line for every server
+
+
+def test_another_checkout_is_measured_beside_this_one_with_ratios_of_its_own(tmp_path, capsys):
+    copy = tmp_path / "my-copy"  # a changed copy of the kit, not a git checkout: named by its folder
+    for stage in ("stage4_relay", "stage5_optimized"):
+        shutil.copytree(ROOT / stage, copy / stage)
+    measured = servers(100, [str(copy)])
+    assert [server.name for server in measured[-2:]] == ["stage4_relay at my-copy", "stage5_optimized at my-copy"]
+    assert measured[-1].stage == str(copy / "stage5_optimized")
+    assert build(str(ROOT)) == build(str(ROOT / "tests"))  # this checkout: its commit, the same from anywhere in it
+    rows = {}
+    for server in measured:
+        costly = server.name.endswith("my-copy")  # the copy: one and a half times this checkout's CPU
+        rows[server.name] = {"idle": 0.0, "p50": 0.2, "p99": 0.5, "per_move": None}
+        if server.name.startswith(("stage4", "stage5")) or server.name == BASELINE:
+            five = "stage5" in server.name or server.name == BASELINE
+            rows[server.name].update(per_move=(1.0, 40.0) if five else (2.0, 96.0),
+                                     cpu_per_1000=[(0.03 if five else 0.04) * (1.5 if costly else 1)] * 3,
+                                     cpu_together=[0.025 if five else 0.032] * 3)
+    print_table(rows, measured)
+    printed = capsys.readouterr().out
+    assert "| `stage5_optimized at my-copy` | 1.00 | 40.0 | 0.045 (0.045–0.045) |" in printed
+    assert "stage 5 / stage 4: messages x0.50, bytes x0.42, CPU per move x0.75 spread" in printed
+    assert "stage 5 at my-copy: CPU per move spread / all at once x1.80 (medians)" in printed
+    assert "stage 5: CPU per move spread / all at once x1.20 (medians)" in printed
 
 
 # py-spy's frames, outermost first: from Python 3.11 with the class, before it without.
