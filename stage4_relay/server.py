@@ -606,12 +606,14 @@ class ArmouredServer(GameServer):
         most, and only on a busy server (one game's moves come about 8 ms apart).
         Tools that change how the server waits wrap this (tools/classview.py,
         tests/run_as.py)."""
-        napping = self.busy
-        if napping:
+        napped = False
+        ready = self.poller.poll(0 if self.busy else seconds * 1000)  # in milliseconds
+        if self.busy and not ready:  # it has done all there was: nap, then take what came meanwhile
+            napped = True
             time.sleep(max(0.0, self.woke + self.nap - time.monotonic()))
-        ready = self.poller.poll(0 if napping else seconds * 1000)  # in milliseconds
+            ready = self.poller.poll(0)
         last, self.woke = self.woke, time.monotonic()
-        self.busy = bool(ready) and (napping or self.woke - last < self.nap)
+        self.busy = bool(ready) and (napped or self.woke - last < self.nap)
         return ready
 
     def watch(self, dispatcher):

@@ -603,17 +603,19 @@ class ArmouredServer(GameServer):
         """The loop's one wait: until a watched socket is ready, or `seconds` have
         passed; returns what is ready, as (socket's number, events). Waking costs
         the system more than a move does, so while messages come less than
-        NAP_SECONDS apart, the server naps until that long since it last woke,
-        and reads all that came meanwhile in one turn: a message waits 1 ms at
-        most, and only on a busy server (one game's moves come about 8 ms apart).
-        Tools that change how the server waits wrap this (tools/classview.py,
-        tests/run_as.py)."""
-        napping = self.busy
-        if napping:
+        NAP_SECONDS apart, a server that has done all there was naps until that
+        long since it last woke, then takes all that came meanwhile in one turn:
+        a message waits 1 ms at most, and only while they come that often (one
+        game's moves come about 8 ms apart). Tools that change how the server
+        waits wrap this (tools/classview.py, tests/run_as.py)."""
+        napped = False
+        ready = self.poller.poll(0 if self.busy else seconds * 1000)  # in milliseconds
+        if self.busy and not ready:  # it has done all there was: nap, then take what came meanwhile
+            napped = True
             time.sleep(max(0.0, self.woke + self.nap - time.monotonic()))
-        ready = self.poller.poll(0 if napping else seconds * 1000)  # in milliseconds
+            ready = self.poller.poll(0)
         last, self.woke = self.woke, time.monotonic()
-        self.busy = bool(ready) and (napping or self.woke - last < self.nap)
+        self.busy = bool(ready) and (napped or self.woke - last < self.nap)
         return ready
 
     def watch(self, dispatcher):

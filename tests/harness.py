@@ -315,6 +315,12 @@ class ServerProcess:
         status = Path(f"/proc/{self.proc.pid}/status").read_text()
         return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
 
+    def wakes(self):
+        """How many times the server has slept and been woken so far (Linux's count of
+        its voluntary context switches, from /proc)."""
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        return int(re.search(r"^voluntary_ctxt_switches:\s+(\d+)", status, re.M).group(1))
+
     def open_files(self):
         return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
 
