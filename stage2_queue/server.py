@@ -203,6 +203,13 @@ class ArmouredChannel(PlayerChannel):
         self._server.sending[self] = None
         return PlayerChannel.Send(self, data)
 
+    def Pump(self):
+        # PodSixNet's hands each queued message to the socket with a send() of its
+        # own; this hands them all in one: the same bytes, one call to the system.
+        if self.sendqueue:
+            self.push(b"".join(self.sendqueue))
+            self.sendqueue = []
+
     def del_channel(self, map=None):
         # asyncore calls this as the channel closes: the loop stops watching its socket.
         self._server.unwatch(self)
@@ -561,11 +568,11 @@ class ArmouredServer(GameServer):
         """The loop's one wait: until a watched socket is ready, or `seconds` have
         passed; returns what is ready, as (socket's number, events). Waking costs
         the system more than a move does, so while messages come less than
-        NAP_SECONDS apart, the server naps until that long since it last woke,
-        and reads all that came meanwhile in one turn: a message waits 1 ms at
-        most, and only on a busy server (one game's moves come about 8 ms apart).
-        Tools that change how the server waits wrap this (tools/classview.py,
-        tests/run_as.py)."""
+        NAP_SECONDS apart, a server that has done all there was naps until that
+        long since it last woke, then takes all that came meanwhile in one turn:
+        a message waits 1 ms at most, and only while they come that often (one
+        game's moves come about 8 ms apart). Tools that change how the server
+        waits wrap this (tools/classview.py, tests/run_as.py)."""
         napped = False
         ready = self.poller.poll(0 if self.busy else seconds * 1000)  # in milliseconds
         if self.busy and not ready:  # it has done all there was: nap, then take what came meanwhile

@@ -245,6 +245,13 @@ class ArmouredChannel(PlayerChannel):
         self._server.sending[self] = None
         return PlayerChannel.Send(self, data)
 
+    def Pump(self):
+        # PodSixNet's hands each queued message to the socket with a send() of its
+        # own; this hands them all in one: the same bytes, one call to the system.
+        if self.sendqueue:
+            self.push(b"".join(self.sendqueue))
+            self.sendqueue = []
+
     def del_channel(self, map=None):
         # asyncore calls this as the channel closes: the loop stops watching its socket.
         self._server.unwatch(self)
