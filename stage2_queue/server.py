@@ -165,7 +165,7 @@ MESSAGES_PER_SECOND = 600   # read from one address at most: ten times a game's 
 BURST_SECONDS = 2           # and 2 s of that at once: 1200 messages, 20 s of a game's moves after a hiccup
 WORK_VALUES, WORK_BYTES = 32, 4096  # a message costs 1 more of that for each 32 values and each 4 KiB it holds
 ACCEPT_PAUSE_SECONDS = 1    # how long to stop taking newcomers when the system has no file for one
-NAP_SECONDS = 0.001         # a busy server's shortest turn: at most 1000 a second (ArmouredServer.wait())
+NAP_SECONDS = 0.001         # a server woken more often than this naps (ArmouredServer.wait())
 # A laptop that sleeps, or walks out of Wi-Fi, vanishes without a word, and TCP
 # alone notices only after many minutes. These socket options, where the OS has
 # them, make it notice within about 11 s (docs/classroom-network.md).

@@ -12,8 +12,10 @@ sleep(0.0001) (tests/run_as.py --podsixnet-loop). For each, in one run:
   * server CPU seconds per 1000 moves, with 60 games of players each moving
     60 times a second, as a held key does: the median of --repetitions runs,
     and their spread. Twice: with the moves spread evenly over each frame, as a
-    room's laptops send them (the figure that counts), and with all of them at
-    once each frame, when one turn of the loop reads many. A loop whose turn
+    room's laptops send them (the figure that counts; each player's place in
+    the frame is shuffled, so that the two players of a game do not move one
+    just after the other: nothing in a room keeps them in step), and with all
+    of them at once each frame, when one turn of the loop reads many. A loop whose turn
     costs what is ready, not how many are connected, costs about the same
     both ways; make profile shows where the time goes;
   * games held: the most games at 30 moves a second while the server keeps up, that is
@@ -55,6 +57,7 @@ import multiprocessing
 import subprocess
 import os
 import platform
+import random
 import resource
 import selectors
 import socket
@@ -71,6 +74,7 @@ WORKERS = 2       # load generator processes
 CPU_GAMES = 60    # the load at which CPU per 1000 moves is measured: the servers are not yet busy
 CPU_RATE = 60     # and each player's moves a second there: a held key, one a frame
 SPREAD, TOGETHER = "spread", "together"  # how a frame's moves arrive: evenly over it, or all at its start
+PLACES_SEED = 0   # the shuffle of the players' places in the frame (spread): the same in every run
 FIRST_SEARCH = (100, 1.5, 2)        # games held: start here, step by half, then bisect twice
 REPEATED_SEARCH = (1.1, 0)          # start where the first ended, step by a tenth, no bisection
 SELECT_GAMES = 500  # PodSixNet's own Pump() uses select(), which takes no socket numbered 1024 or more
@@ -240,7 +244,10 @@ def load_worker(port, games, seconds, ready, go, results, rate=LOAD_RATE, arrive
         selector.register(client.sock, selectors.EVENT_READ, client)
     interval = 1 / rate
     started = time.monotonic()
-    due = [started + (interval * index / len(clients) if arrive == SPREAD else 0) for index in range(len(clients))]
+    places = list(range(len(clients)))  # each player's place in the frame: the two of a game are not neighbours
+    random.Random(PLACES_SEED).shuffle(places)  # (they joined one after the other), nor are they in a room
+    due = [started + (interval * places[index] / len(clients) if arrive == SPREAD else 0)
+           for index in range(len(clients))]
     moves, dx = 0, [4] * len(clients)
     cpu = time.process_time()
     while time.monotonic() - started < seconds:
