@@ -98,11 +98,12 @@ def servers(max_games, against=()):
 
 
 def build(folder):
-    """Which build a checkout is: its commit (with "+" if its files have changes), or else its folder's name."""
+    """Which build a checkout is: its commit (with "+" if its files have changes, leaving out
+    docs/bench, which a run itself rewrites), or else its folder's name."""
     def git(*args):
         return subprocess.run(["git", "-C", folder, *args], capture_output=True, text=True).stdout.strip()
     commit = git("log", "-1", "--format=%h")
-    return commit + "+" * bool(git("status", "--porcelain", "--untracked-files=no")) if commit else os.path.basename(os.path.abspath(folder))
+    return commit + "+" * bool(git("status", "--porcelain", "--untracked-files=no", "--", ":(top)", ":(top,exclude)docs/bench")) if commit else os.path.basename(os.path.abspath(folder))
 
 
 class Tee:
