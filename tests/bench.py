@@ -28,7 +28,8 @@ sleep(0.0001) (tests/run_as.py --podsixnet-loop). For each, in one run:
   * idle CPU: the server's share of a core with two players connected and still;
   * latency with one game: the probe, timed from the move leaving one client
     to the opponent having it (stages 1-3 have no moves, so there it times the
-    echo round trip instead).
+    echo round trip instead). These two are measured 3 times as well, in turn,
+    since one 3-second run's p50 moves by a tenth of a millisecond: medians.
 The relaying servers are measured in turn at every step, so that a machine
 that slows down slows them all. The load comes from worker processes; each
 reports the move rate it reached and its CPU, so a load generator that falls
@@ -434,7 +435,7 @@ def main():
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     parser = argparse.ArgumentParser(description="Benchmark every stage's server, and PodSixNet's own loop.")
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each measurement")
-    parser.add_argument("--repetitions", type=int, default=3, help="of the CPU and capacity measurements")
+    parser.add_argument("--repetitions", type=int, default=3, help="of every measurement")
     parser.add_argument("--max-games", type=int, default=2000, help="where the capacity search stops")
     parser.add_argument("--chart", default=str(ROOT / "docs" / "bench" / "latency.png"),
                         help="where to draw latency by games")
@@ -458,8 +459,15 @@ def main():
           f"this checkout at {build(ROOT)}", flush=True)
     measured = servers(args.max_games, args.against)
     relaying = [server for server in measured if stage_number(server.stage) >= 4]
-    rows = {server.name: measure_one_game(server, args.seconds) for server in measured}
-    steps = {server.name: [dict(rows[server.name], games=1)] for server in relaying}  # the probe alone
+    games = {server.name: [] for server in measured}
+    for _ in range(args.repetitions):
+        for server in measured:
+            games[server.name].append(measure_one_game(server, args.seconds))
+    rows = {name: {"idle": statistics.median(run["idle"] for run in runs),
+                   "p50": statistics.median(run["p50"] for run in runs), "p50s": [run["p50"] for run in runs],
+                   "p99": statistics.median(run["p99"] for run in runs), "per_move": runs[0]["per_move"]}
+            for name, runs in games.items()}
+    steps = {server.name: [dict(run, games=1) for run in games[server.name]] for server in relaying}  # the probe alone
 
     print(f"CPU per 1000 moves, {CPU_GAMES} games, {CPU_RATE} moves a second each, spread over the frame "
           f"and all at once, {args.repetitions} times each, in turn:", flush=True)
@@ -525,7 +533,8 @@ def print_table(rows, measured):
                      f"{spread(row['cpu_together'])} | {capacity}")
         else:
             moves = "- | - | - | - | -"
-        print(f"| {name} | {moves} | {row['idle']:.1%} | {row['p50']:.3f} ms ({kind}) | {row['p99']:.3f} ms |")
+        p50 = spread(row.get("p50s", [row["p50"]]))
+        print(f"| {name} | {moves} | {row['idle']:.1%} | {p50} ms ({kind}) | {row['p99']:.3f} ms |")
     median = statistics.median
 
     def ratio(a, b, key):
