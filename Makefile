@@ -11,7 +11,7 @@
 #                        (tools/classview.py; add HOST=0.0.0.0 to serve the classroom network)
 #   make test            the whole test suite, headless
 #   make mutants         small bugs put into a copy of the kit one at a time, each must fail its tests
-#                        (tests/mutants.py; about 16 minutes; run it before closing a change to the armour)
+#                        (tests/mutants.py; about 20 minutes; run it before closing a change to the armour)
 #   make diff STAGE=3    what stage 3 adds to stage 2, for both files
 #   make screenshots     regenerate docs/*.png from the real stages, headless, the pages' wire diagrams,
 #                        and the handouts

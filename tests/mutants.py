@@ -27,7 +27,7 @@ those caught by none. It exits 1 unless every mutant was caught by its own tests
 To add a mutant, add one Mutant(...) to MUTANTS: a name, the file, the exact
 original line, the line that replaces it, and the pytest arguments (files, -k)
 that select the tests that should catch it. Keep each selection narrow: the
-whole list must run in about 15 minutes on 2 cores. The armour is the same in
+whole list must run in about 20 minutes on 2 cores. The armour is the same in
 every stage, so a bug in it is put into one stage, and only that stage's
 tests run.
 """
