@@ -33,8 +33,8 @@ SCRIPT is a stage's server.py, or tools/lagproxy.py.
                  Everything else in the server is as it is.
   --turns        Counts the turns of the server's loop (its waits,
                  ArmouredServer.wait()), and prints "turns: N", the count so
-                 far, each time the process gets SIGUSR1 (make profile; not on
-                 Windows).
+                 far, each time the process gets SIGUSR1, once the wait it came
+                 in ends (a second at most; make profile; not on Windows).
 """
 import argparse
 import asyncio
@@ -140,16 +140,23 @@ def podsixnet_loop(server_class):
 
 
 def count_turns(server_class):
+    # The count is printed when the wait the signal came in ends, never from the
+    # signal handler itself: a handler runs between any two steps of the server,
+    # even inside a print(), and its line would land in the middle of another.
     import signal
-    turns = [0]
+    turns, asked = [0], []
     wait = server_class.wait
 
     def one_turn(*args, **kwargs):
+        ready = wait(*args, **kwargs)
         turns[0] += 1
-        return wait(*args, **kwargs)
+        if asked:
+            asked.clear()
+            print(f"turns: {turns[0]}", flush=True)
+        return ready
 
     server_class.wait = one_turn
-    signal.signal(signal.SIGUSR1, lambda *_: print(f"turns: {turns[0]}", flush=True))
+    signal.signal(signal.SIGUSR1, lambda *_: asked.append(True))
 
 
 def main():
