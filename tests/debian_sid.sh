@@ -4,7 +4,8 @@
 #
 # It makes a Debian sid chroot with debootstrap (once; later runs reuse it), copies
 # in this machine's DNS settings and CA certificates (pip goes through them),
-# mounts /proc and /dev, clones this repo into it and runs `make test` there.
+# mounts /proc and /dev (and the chroot on itself), clones this repo into it and
+# runs `make test` there.
 # Needs root. The chroot lives in $SID_CHROOT (default /var/tmp/podsixnet-kit-sid).
 set -eu
 
@@ -35,8 +36,13 @@ cleanup() {
     umount "$chroot_dir/dev/pts" 2>/dev/null || true
     umount "$chroot_dir/dev" 2>/dev/null || true
     umount "$chroot_dir/proc" 2>/dev/null || true
+    umount "$chroot_dir/run/netns" 2>/dev/null || true  # ip netns add mounts it
+    umount "$chroot_dir" 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM
+# The chroot's root a mount point of its own: `ip -n` (the classroom network
+# tests) makes / a slave mount, which fails with "Invalid argument" on a folder.
+mount --bind "$chroot_dir" "$chroot_dir"
 mount -t proc proc "$chroot_dir/proc"
 mount --bind /dev "$chroot_dir/dev"
 mount --bind /dev/pts "$chroot_dir/dev/pts"
