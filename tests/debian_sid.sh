@@ -3,7 +3,7 @@
 # for a machine whose own Pythons stop short of it.
 #
 # It makes a Debian sid chroot with debootstrap (once; later runs reuse it), copies
-# in this machine's DNS settings and CA certificates (pip goes through them),
+# in this machine's DNS settings, hosts file and CA certificates (pip goes through them),
 # mounts /proc and /dev (and the chroot on itself), clones this repo into it and
 # runs `make test` there.
 # Needs root. The chroot lives in $SID_CHROOT (default /var/tmp/podsixnet-kit-sid).
@@ -30,6 +30,7 @@ if [ ! -x "$chroot_dir/usr/bin/python3" ]; then
 fi
 
 cp /etc/resolv.conf "$chroot_dir/etc/resolv.conf"
+cp /etc/hosts "$chroot_dir/etc/hosts"  # the chroot has this machine's name, which the server looks up
 cp /etc/ssl/certs/ca-certificates.crt "$chroot_dir/etc/ssl/certs/ca-certificates.crt"
 
 cleanup() {
